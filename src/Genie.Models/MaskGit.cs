@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Genie.Models;
 
 /// <summary>
@@ -27,29 +29,32 @@ public static class MaskGit
         int n = tokens.Length;
         var sampled = new int[n];
         var confidence = new double[n];
-        var probs = new double[codebook];
+        var probs = new float[codebook];
         for (int i = 0; i < n; i++)
         {
             if (fixedMask[i]) { sampled[i] = tokens[i]; confidence[i] = double.PositiveInfinity; continue; }
             var row = logits.Slice(i * codebook, codebook);
             if (temperature <= 0f)
             {
-                int best = 0;
-                for (int k = 1; k < codebook; k++) if (row[k] > row[best]) best = k;
-                // Greedy: confidence is the untempered probability of the argmax.
-                double mx = row[best], sum = 0;
-                for (int k = 0; k < codebook; k++) sum += Math.Exp(row[k] - mx);
+                // Greedy: the argmax, with its untempered probability as the confidence.
+                int best = TensorPrimitives.IndexOfMax(row);
+                TensorPrimitives.Subtract(row, row[best], probs);
+                TensorPrimitives.Exp(probs, probs);
                 sampled[i] = best;
-                confidence[i] = 1 / sum;
+                confidence[i] = 1.0 / TensorPrimitives.Sum(probs);
                 continue;
             }
-            double m = double.NegativeInfinity;
-            for (int k = 0; k < codebook; k++) m = Math.Max(m, row[k] / temperature);
-            double z = 0;
-            for (int k = 0; k < codebook; k++) { probs[k] = Math.Exp(row[k] / temperature - m); z += probs[k]; }
+            // p ∝ exp((logit − max) / τ), vectorised; the draw walks the cumulative sum in double.
+            TensorPrimitives.Subtract(row, TensorPrimitives.Max(row), probs);
+            TensorPrimitives.Multiply(probs, 1f / temperature, probs);
+            TensorPrimitives.Exp(probs, probs);
+            double z = TensorPrimitives.Sum(probs);
             double u = rng.NextDouble() * z, acc = 0;
-            int pick = codebook - 1;
+            int pick = -1;
             for (int k = 0; k < codebook; k++) { acc += probs[k]; if (u < acc) { pick = k; break; } }
+            // The float sum z and the running double sum can differ in the last bit; if u lands past the
+            // end, take the most probable code rather than whatever code happens to come last.
+            if (pick < 0) pick = TensorPrimitives.IndexOfMax(probs);
             sampled[i] = pick;
             confidence[i] = probs[pick] / z;
         }

@@ -111,6 +111,37 @@ public class TrainingTests
     }
 
     [Fact]
+    public void MaskGit_SamplesTheTemperedSoftmax_AndGreedyTakesTheArgmax()
+    {
+        // One position, K = 5 codes, S = 1 so the sampled token is kept; compare draw frequencies with
+        // softmax(logits / τ) computed here in double, the plain reference.
+        float[] logits = [1.0f, -0.5f, 2.0f, 0.25f, -3.0f];
+        const int k = 5, draws = 40000;
+        foreach (float tau in new[] { 1f, 0.5f })
+        {
+            var w = logits.Select(l => Math.Exp(l / tau)).ToArray();
+            var expected = w.Select(v => v / w.Sum()).ToArray();
+            var counts = new int[k];
+            var rng = new Rng(11);
+            for (int d = 0; d < draws; d++)
+            {
+                int[] tokens = [k];
+                bool[] fixedMask = [false];
+                MaskGit.Step(logits, k, tokens, fixedMask, k, 1, 1, tau, rng);
+                counts[tokens[0]]++;
+            }
+            for (int c = 0; c < k; c++)
+            {
+                double sd = Math.Sqrt(expected[c] * (1 - expected[c]) / draws);
+                Assert.InRange(counts[c] / (double)draws, expected[c] - 5 * sd - 1e-4, expected[c] + 5 * sd + 1e-4);
+            }
+        }
+        int[] greedy = [k];
+        MaskGit.Step(logits, k, greedy, [false], k, 1, 1, 0f, new Rng(1));
+        Assert.Equal(2, greedy[0]);
+    }
+
+    [Fact]
     public void NormalizedMutualInformation_IsOneForARelabelling_AndLowForIndependentLabels()
     {
         int[] x = [0, 0, 1, 1, 2, 2, 0, 1, 2];
