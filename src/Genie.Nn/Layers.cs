@@ -29,6 +29,8 @@ public sealed class LayerNorm : Module
     /// <summary>(dim)</summary>
     public Tensor Bias { get; }
     private readonly float _eps;
+    /// <summary>The ε added to the variance.</summary>
+    public float Eps => _eps;
 
     /// <summary>A layer norm over <paramref name="dim"/> features.</summary>
     public LayerNorm(int dim, float eps = 1e-5f)

@@ -1,5 +1,6 @@
 using Genie.Engine;
 using Genie.Engine.Kernels;
+using Genie.Engine.Autograd;
 
 namespace Genie.Nn;
 
@@ -79,6 +80,13 @@ public sealed class MultiHeadAttention : Module
     {
         if (_qNorm is null) return qkv;
         int d = Dim;
+        if (!Tape.ShouldRecord(qkv, _qNorm.Weight))
+        {
+            // Inference: normalise the q and k heads in place in the packed rows (no slices, no concat).
+            qkv.Backend.LayerNormSegmentsInPlace(qkv, 0, this.Heads, _qNorm.Weight, _qNorm.Bias, _qNorm.Eps);
+            qkv.Backend.LayerNormSegmentsInPlace(qkv, d, this.Heads, _kNorm!.Weight, _kNorm.Bias, _kNorm.Eps);
+            return qkv;
+        }
         var shape = qkv.Shape;
         Tensor Heads(Tensor part, LayerNorm norm) =>
             Ops.Reshape(norm.Forward(Ops.Reshape(part, [-1, HeadDim])), [.. shape[..^1], d]);

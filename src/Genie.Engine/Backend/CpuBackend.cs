@@ -166,6 +166,16 @@ public sealed unsafe class CpuBackend : IBackend
         using var _ = Profiler.Measure("LayerNormBackward", 0);
         Normalization.LayerNormBackward(PN(dx), PN(dw), PN(db), P(dy), P(x), P(w), P(mean), P(rstd), Rows(x), Cols(x));
     }
+
+    /// <inheritdoc />
+    public void LayerNormSegmentsInPlace(Tensor x, int offset, int segments, Tensor w, Tensor b, float eps)
+    {
+        using var _ = Profiler.Measure("LayerNormSegments", 0);
+        int dim = w.Size, cols = Cols(x);
+        if (b.Size != dim || offset < 0 || offset + segments * dim > cols)
+            throw new ArgumentException($"segment layer norm: {segments} segments of weight {w.ShapeString} / bias {b.ShapeString} from column {offset} do not fit rows of {x.ShapeString}");
+        Normalization.LayerNormSegmentsInPlace(P(x) + offset, P(w), P(b), Rows(x), cols, segments, dim, eps);
+    }
     /// <inheritdoc />
     public void L2Normalize(Tensor y, Tensor norm, Tensor x, float eps)
     {

@@ -86,6 +86,10 @@ public interface IBackend
     void LayerNorm(Tensor y, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b, float eps);
     /// <summary>Layer-norm backward (any gradient may be null).</summary>
     void LayerNormBackward(Tensor? dx, Tensor? dw, Tensor? db, Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd);
+    /// <summary>Inference-only layer norm in place of the <paramref name="segments"/> consecutive segments of
+    /// w.Size floats that start at column <paramref name="offset"/> of every row of <paramref name="x"/> (qk_norm
+    /// on packed [q | k | v] rows, one segment per head).</summary>
+    void LayerNormSegmentsInPlace(Tensor x, int offset, int segments, Tensor w, Tensor b, float eps);
     /// <summary>y = x / max(‖x‖, eps) per row; saves the per-row divisor.</summary>
     void L2Normalize(Tensor y, Tensor norm, Tensor x, float eps);
     /// <summary>dx += L2-normalisation backward.</summary>

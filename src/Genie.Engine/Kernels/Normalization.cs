@@ -36,6 +36,47 @@ public static unsafe class Normalization
         });
 
     /// <summary>
+    /// Layer norm in place over <paramref name="segments"/> consecutive segments of <paramref name="dim"/> floats
+    /// in each of <paramref name="rows"/> rows that lie <paramref name="rowStride"/> floats apart, with one shared
+    /// weight and bias (inference only: saves nothing for a backward pass). This is qk_norm on packed
+    /// <c>[q | k | v]</c> rows without slicing them apart: x points at the q (or k) part of row 0, segments
+    /// are the heads. Vectorised over whole vectors of the widest width dividing <paramref name="dim"/>.
+    /// </summary>
+    public static void LayerNormSegmentsInPlace(float* x, float* w, float* b, int rows, int rowStride, int segments, int dim, float eps)
+    {
+        int bits = SimdPath.Bits;
+        if (bits >= 512 && dim % 16 == 0) SegmentsInPlace<System.Runtime.Intrinsics.Vector512<float>, V512>(x, w, b, rows, rowStride, segments, dim, eps);
+        else if (bits >= 256 && dim % 8 == 0) SegmentsInPlace<System.Runtime.Intrinsics.Vector256<float>, V256>(x, w, b, rows, rowStride, segments, dim, eps);
+        else if (bits >= 128 && dim % 4 == 0) SegmentsInPlace<System.Runtime.Intrinsics.Vector128<float>, V128>(x, w, b, rows, rowStride, segments, dim, eps);
+        else SegmentsInPlace<float, V1>(x, w, b, rows, rowStride, segments, dim, eps);
+    }
+
+    private static void SegmentsInPlace<TV, TOps>(float* x, float* w, float* b, int rows, int rowStride, int segments, int dim, float eps)
+        where TV : unmanaged where TOps : struct, IVec<TV>
+    {
+        float invDim = 1f / dim;
+        Workers.ForRange(rows, RowsPerItem(segments * dim), (s, e) =>
+        {
+            for (int r = s; r < e; r++)
+                for (int g = 0; g < segments; g++)
+                {
+                    float* xs = x + (long)r * rowStride + (long)g * dim;
+                    var acc = TOps.Zero;
+                    for (int c = 0; c < dim; c += TOps.Width) acc = TOps.Add(acc, TOps.Load(xs + c));
+                    var mean = TOps.Create(TOps.SumAcross(acc) * invDim);
+                    var sq = TOps.Zero;
+                    for (int c = 0; c < dim; c += TOps.Width) { var d = TOps.Sub(TOps.Load(xs + c), mean); sq = TOps.Fma(d, d, sq); }
+                    var rs = TOps.Create(1f / MathF.Sqrt(TOps.SumAcross(sq) * invDim + eps));
+                    for (int c = 0; c < dim; c += TOps.Width)
+                    {
+                        var xh = TOps.Mul(TOps.Sub(TOps.Load(xs + c), mean), rs);
+                        TOps.Store(TOps.Fma(xh, TOps.Load(w + c), TOps.Load(b + c)), xs + c);
+                    }
+                }
+        });
+    }
+
+    /// <summary>
     /// Backward of layer norm: dx += rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·w; dw += Σ dy·x̂; db += Σ dy.
     /// dw and db are reduced over a fixed number of row chunks, then summed in order.
     /// </summary>
