@@ -36,6 +36,23 @@ public unsafe class ElementwiseKernelTests
     }
 
     [Theory]
+    [InlineData(512)] [InlineData(256)] [InlineData(128)] [InlineData(0)]
+    public void Gelu_MatchesReferenceOnEveryVectorPath_IncludingLargeInputs(int bits)
+    {
+        var x = Random(1037, 5);
+        x[3] = 30f; x[4] = -30f; x[5] = 1e4f; x[6] = -1e4f; x[7] = 0f; x[8] = 1e-7f;
+        var fast = new float[x.Length]; var slow = new float[x.Length];
+        int saved = SimdPath.MaxVectorBits;
+        SimdPath.MaxVectorBits = bits;
+        try
+        {
+            fixed (float* px = x, pf = fast, ps = slow) { Elementwise.GeluForward(pf, px, x.Length); ElementwiseReference.GeluForward(ps, px, x.Length); }
+        }
+        finally { SimdPath.MaxVectorBits = saved; }
+        Close(slow, fast, 1e-5f);
+    }
+
+    [Theory]
     [InlineData(1, 1)] [InlineData(3, 7)] [InlineData(5, 33)] [InlineData(2, 257)] [InlineData(600, 64)]
     public void LayerNorm_And_Softmax_MatchReference(int rows, int dim)
     {
@@ -51,6 +68,31 @@ public unsafe class ElementwiseKernelTests
             NormalizationReference.SoftmaxForward(ps, px, rows, dim);
             Close(slow, fast, 1e-5f);
         }
+    }
+
+    [Theory]
+    [InlineData(5, 4, 32, 512)] [InlineData(3, 2, 16, 512)] [InlineData(7, 3, 8, 256)] [InlineData(4, 2, 12, 128)]
+    [InlineData(3, 2, 5, 0)] [InlineData(1, 1, 7, 512)] [InlineData(300, 4, 32, 512)]
+    public void LayerNormSegmentsInPlace_MatchesReferenceOnEachHead_AndLeavesTheRestAlone(int rows, int segments, int dim, int bits)
+    {
+        // Packed rows [q | k | v] of width 3·segments·dim; normalise the k part (offset segments·dim) in place.
+        int width = 3 * segments * dim, offset = segments * dim;
+        var x = Random(rows * width, 21); var w = Random(dim, 22, 1f); var b = Random(dim, 23, 1f);
+        var got = (float[])x.Clone();
+        var want = (float[])x.Clone();
+        int saved = SimdPath.MaxVectorBits;
+        SimdPath.MaxVectorBits = bits;
+        try
+        {
+            fixed (float* pg = got, pw = w, pb = b, px = x, pr = want)
+            {
+                Normalization.LayerNormSegmentsInPlace(pg + offset, pw, pb, rows, width, segments, dim, 1e-5f);
+                for (int r = 0; r < rows; r++)
+                    NormalizationReference.LayerNormForward(pr + (long)r * width + offset, px + (long)r * width + offset, pw, pb, segments, dim, 1e-5f);
+            }
+        }
+        finally { SimdPath.MaxVectorBits = saved; }
+        Close(want, got, 1e-4f);
     }
 
     [Fact]

@@ -260,27 +260,41 @@ public static unsafe class Elementwise
     private const float GeluC = 0.7978845608028654f; // sqrt(2/pi)
     private const float GeluA = 0.044715f;
 
-    /// <summary>y = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) — the tanh form of GELU.</summary>
-    public static void GeluForward(float* y, float* x, int n) =>
+    /// <summary>
+    /// y = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) — the tanh form of GELU. One pass over x in whole vectors,
+    /// with tanh(u) = 1 − 2/(exp(2u) + 1) on the kernels' vector exp; the ragged tail in scalar code.
+    /// </summary>
+    public static void GeluForward(float* y, float* x, int n)
+    {
+        int bits = SimdPath.Bits;
+        if (bits >= 512) GeluVector<System.Runtime.Intrinsics.Vector512<float>, V512>(y, x, n);
+        else if (bits >= 256) GeluVector<System.Runtime.Intrinsics.Vector256<float>, V256>(y, x, n);
+        else if (bits >= 128) GeluVector<System.Runtime.Intrinsics.Vector128<float>, V128>(y, x, n);
+        else GeluVector<float, V1>(y, x, n);
+    }
+
+    private static void GeluVector<TV, TOps>(float* y, float* x, int n) where TV : unmanaged where TOps : struct, IVec<TV>
+    {
         Workers.ForRange(n, Grain, (s, e) =>
         {
-            Span<float> u = stackalloc float[1024];
-            for (int i = s; i < e; i += 1024)
+            var a = TOps.Create(GeluA * GeluC); var c = TOps.Create(GeluC);
+            var one = TOps.Create(1f); var two = TOps.Create(2f); var half = TOps.Create(0.5f);
+            int i = s;
+            for (; i + TOps.Width <= e; i += TOps.Width)
             {
-                int m = Math.Min(1024, e - i);
-                var xs = new ReadOnlySpan<float>(x + i, m);
-                var us = u[..m];
-                TensorPrimitives.Multiply(xs, xs, us);                 // x²
-                TensorPrimitives.Multiply(us, GeluA, us);
-                TensorPrimitives.Add(us, 1f, us);                      // 1 + a·x²
-                TensorPrimitives.Multiply(us, xs, us);                 // x + a·x³
-                TensorPrimitives.Multiply(us, GeluC, us);
-                TensorPrimitives.Tanh(us, us);                         // t
-                TensorPrimitives.Add(us, 1f, us);                      // 1 + t
-                TensorPrimitives.Multiply(us, xs, us);
-                TensorPrimitives.Multiply(us, 0.5f, new Span<float>(y + i, m));
+                var v = TOps.Load(x + i);
+                var u = TOps.Mul(v, TOps.Fma(TOps.Mul(v, v), a, c));          // √(2/π)·(x + 0.044715·x³)
+                var ex = TOps.Exp(TOps.Add(u, u));
+                var t = TOps.Sub(one, TOps.Div(two, TOps.Add(ex, one)));        // tanh(u)
+                TOps.Store(TOps.Mul(TOps.Mul(half, v), TOps.Add(one, t)), y + i);
+            }
+            for (; i < e; i++)
+            {
+                float v = x[i];
+                y[i] = 0.5f * v * (1f + MathF.Tanh(GeluC * (v + GeluA * v * v * v)));
             }
         });
+    }
 
     /// <summary>
     /// dx += dy · GELU'(x), with GELU'(x) = ½(1 + t) + ½·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²),
