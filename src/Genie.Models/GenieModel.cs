@@ -91,12 +91,14 @@ public sealed class GenieModel : Module
         var result = new int[b * n];
         for (int step = 1; step <= s; step++)
         {
-            float[] logits;
-            using (new TensorScope()) logits = Dynamics.Logits(ids, actions, b, t + 1).ToArray();
-            for (int c = 0; c < b; c++)
+            using (new TensorScope())
             {
-                int frame = (c * (t + 1) + t) * n;
-                MaskGit.Step(logits.AsSpan(frame * k, n * k), k, ids.AsSpan(frame, n), fixedMask.AsSpan(c * n, n), Dynamics.MaskId, step, s, tau, rng);
+                var logits = Dynamics.Logits(ids, actions, b, t + 1).Span;
+                for (int c = 0; c < b; c++)
+                {
+                    int frame = (c * (t + 1) + t) * n;
+                    MaskGit.Step(logits.Slice(frame * k, n * k), k, ids.AsSpan(frame, n), fixedMask.AsSpan(c * n, n), Dynamics.MaskId, step, s, tau, rng);
+                }
             }
         }
         for (int c = 0; c < b; c++) Array.Copy(ids, (c * (t + 1) + t) * n, result, c * n, n);
@@ -231,9 +233,10 @@ public sealed class GenieSession : IDisposable
         var fixedMask = new bool[n];
         for (int s = 1; s <= Steps; s++)
         {
-            float[] logits;
-            using (new TensorScope()) logits = model.Dynamics.FrameLogits(ids, actionVec, _dynamics, commit: false)!.ToArray();
-            MaskGit.Step(logits, k, ids, fixedMask, model.Dynamics.MaskId, s, Steps, Temperature, _rng);
+            // Sample straight from the logits tensor (N·K floats): no managed copy per step.
+            using (new TensorScope())
+                MaskGit.Step(model.Dynamics.FrameLogits(ids, actionVec, _dynamics, commit: false)!.Span, k, ids, fixedMask,
+                    model.Dynamics.MaskId, s, Steps, Temperature, _rng);
         }
         // The final frame joins the context, unless the next frame starts a new window: then its cache is
         // rebuilt from the ids anyway and this pass would be thrown away.
