@@ -45,9 +45,9 @@ DEFAULTS = {
     "tokenizer": {"patch": 4, "dim": 128, "heads": 4, "encoder_depth": 4, "decoder_depth": 4, "codebook_size": 1024,
                   "latent_dim": 32, "beta": 0.25, "dead_after": 100, "qk_norm": False},
     "lam": {"patch": 16, "dim": 128, "heads": 4, "encoder_depth": 4, "decoder_depth": 4, "num_actions": 8,
-            "latent_dim": 32, "beta": 0.25, "dead_after": 100, "qk_norm": False},
+            "latent_dim": 32, "beta": 0.25, "dead_after": 100, "qk_norm": False, "window": 0},
     "dynamics": {"dim": 128, "heads": 4, "depth": 6, "qk_norm": True, "mask_min": 0.5, "mask_max": 1.0,
-                 "sampling_steps": 25, "temperature": 1.0},
+                 "sampling_steps": 25, "temperature": 1.0, "window_hop": 1},   # window_hop: sampling only
 }
 TRAIN_DEFAULTS = {"batch_size": 8, "clip_length": 16, "steps": 1000, "lr": 3e-4, "min_lr": 3e-5, "warmup": 100,
                   "beta1": 0.9, "beta2": 0.95, "weight_decay": 0.01, "grad_clip": 1.0, "eval_every": 200,
@@ -259,6 +259,9 @@ class LatentActionModel(nn.Module):
         self.to_pixels = linear(c["dim"], pd)
 
     def forward(self, patches):                          # (B, T, N, P)
+        w = self.c.get("window", 0)
+        if w:
+            return self.forward_windows(patches, w)
         B, T, N, _ = patches.shape
         D = self.c["dim"]
         x = self.enc_embed(patches)
@@ -269,6 +272,22 @@ class LatentActionModel(nn.Module):
         a = self.action_embed(actions).reshape(B, T - 1, 1, D)
         pred = torch.sigmoid(self.to_pixels(self.decoder(self.dec_embed(patches[:, :-1]) + a)))
         return actions, F.mse_loss(pred, patches[:, 1:]) + vq_loss
+
+    def forward_windows(self, patches, w):
+        """lam.window = w: each transition t sees frames t+2-w .. t+1 (frame 0 repeated before the clip's start);
+        one action per window, from its last transition; the decoder predicts only the window's last frame."""
+        B, T, N, P = patches.shape
+        D, R = self.c["dim"], B * (T - 1)
+        j = torch.arange(T - 1)
+        frames = (j[:, None] + 2 - w + torch.arange(w)[None, :]).clamp(min=0)          # (T-1, w)
+        windows = patches[:, frames].reshape(R, w, N, P)
+        token = self.action_token.expand(R, w, 1, D)
+        h = self.encoder(torch.cat([self.enc_embed(windows), token], dim=2))            # (R, w, N+1, D)
+        e = self.to_latent(h[:, -1, N])                                                  # last transition's token
+        actions, ids, vq_loss = self.vq(e)
+        a = torch.cat([torch.zeros(R, w - 2, D), self.action_embed(actions).reshape(R, 1, D)], dim=1).reshape(R, w - 1, 1, D)
+        pred = torch.sigmoid(self.to_pixels(self.decoder(self.dec_embed(windows[:, :-1]) + a)[:, -1]))
+        return actions, F.mse_loss(pred, windows[:, -1]) + vq_loss
 
 
 class DynamicsModel(nn.Module):
