@@ -53,7 +53,7 @@ public unsafe class ElementwiseKernelTests
     }
 
     [Theory]
-    [InlineData(1, 1)] [InlineData(3, 7)] [InlineData(5, 33)] [InlineData(2, 257)] [InlineData(600, 64)]
+    [InlineData(1, 1)] [InlineData(3, 7)] [InlineData(5, 33)] [InlineData(2, 257)] [InlineData(600, 64)] [InlineData(4, 8)] [InlineData(3, 20)]
     public void LayerNorm_And_Softmax_MatchReference(int rows, int dim)
     {
         var x = Random(rows * dim, 11); var w = Random(dim, 12, 1f); var b = Random(dim, 13, 1f);
@@ -61,9 +61,29 @@ public unsafe class ElementwiseKernelTests
         var mean = new float[rows]; var rstd = new float[rows];
         fixed (float* px = x, pw = w, pb = b, pf = fast, ps = slow, pm = mean, pr = rstd)
         {
-            Normalization.LayerNormForward(pf, pm, pr, px, pw, pb, rows, dim, 1e-5f);
             NormalizationReference.LayerNormForward(ps, px, pw, pb, rows, dim, 1e-5f);
-            Close(slow, fast, 1e-4f);
+            int saved = SimdPath.MaxVectorBits;
+            try
+            {
+                foreach (int bits in new[] { 512, 256, 128, 0 })
+                {
+                    SimdPath.MaxVectorBits = bits;
+                    Array.Clear(fast);
+                    Normalization.LayerNormForward(pf, pm, pr, px, pw, pb, rows, dim, 1e-5f);
+                    Close(slow, fast, 1e-4f);
+                    // The saved statistics are the row's mean and 1/√(var + eps).
+                    for (int r = 0; r < rows; r++)
+                    {
+                        double m = 0, v = 0;
+                        for (int i = 0; i < dim; i++) m += x[r * dim + i];
+                        m /= dim;
+                        for (int i = 0; i < dim; i++) v += (x[r * dim + i] - m) * (x[r * dim + i] - m);
+                        Assert.Equal(m, mean[r], 1e-4);
+                        Assert.Equal(1 / Math.Sqrt(v / dim + 1e-5), rstd[r], 1e-3 / Math.Sqrt(v / dim + 1e-5));
+                    }
+                }
+            }
+            finally { SimdPath.MaxVectorBits = saved; }
             Normalization.SoftmaxForward(pf, px, rows, dim);
             NormalizationReference.SoftmaxForward(ps, px, rows, dim);
             Close(slow, fast, 1e-5f);

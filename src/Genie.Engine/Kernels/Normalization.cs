@@ -18,40 +18,33 @@ public static unsafe class Normalization
     /// Saves mean and rstd (one per row) for the backward pass.
     /// </summary>
     public static void LayerNormForward(float* y, float* mean, float* rstd, float* x, float* w, float* b, int rows, int dim, float eps) =>
-        Workers.ForRange(rows, RowsPerItem(dim), (s, e) =>
-        {
-            for (int r = s; r < e; r++)
-            {
-                var xs = new ReadOnlySpan<float>(x + (long)r * dim, dim);
-                var ys = new Span<float>(y + (long)r * dim, dim);
-                float m = TensorPrimitives.Sum(xs) / dim;
-                TensorPrimitives.Subtract(xs, m, ys);                 // centred
-                float v = TensorPrimitives.Dot(ys, ys) / dim;
-                float rs = 1f / MathF.Sqrt(v + eps);
-                TensorPrimitives.Multiply(ys, rs, ys);                // x̂
-                TensorPrimitives.FusedMultiplyAdd(ys, new ReadOnlySpan<float>(w, dim), new ReadOnlySpan<float>(b, dim), ys);
-                mean[r] = m;
-                rstd[r] = rs;
-            }
-        });
+        Rows(x, dim, y, dim, mean, rstd, w, b, rows, 1, dim, eps);
 
     /// <summary>
     /// Layer norm in place over <paramref name="segments"/> consecutive segments of <paramref name="dim"/> floats
     /// in each of <paramref name="rows"/> rows that lie <paramref name="rowStride"/> floats apart, with one shared
     /// weight and bias (inference only: saves nothing for a backward pass). This is qk_norm on packed
     /// <c>[q | k | v]</c> rows without slicing them apart: x points at the q (or k) part of row 0, segments
-    /// are the heads. Vectorised over whole vectors of the widest width dividing <paramref name="dim"/>.
+    /// are the heads.
     /// </summary>
-    public static void LayerNormSegmentsInPlace(float* x, float* w, float* b, int rows, int rowStride, int segments, int dim, float eps)
+    public static void LayerNormSegmentsInPlace(float* x, float* w, float* b, int rows, int rowStride, int segments, int dim, float eps) =>
+        Rows(x, rowStride, x, rowStride, null, null, w, b, rows, segments, dim, eps);
+
+    // Both layer norms: segments of dim floats in rows xStride (yStride) apart, y may be x. Vectorised over
+    // whole vectors of the widest width dividing dim (scalar lanes otherwise): sum, centred sum of squares,
+    // then one fused normalise-scale-shift pass, all on registers. Mean and rstd are saved when non-null.
+    private static void Rows(float* x, int xStride, float* y, int yStride, float* mean, float* rstd, float* w, float* b,
+        int rows, int segments, int dim, float eps)
     {
         int bits = SimdPath.Bits;
-        if (bits >= 512 && dim % 16 == 0) SegmentsInPlace<System.Runtime.Intrinsics.Vector512<float>, V512>(x, w, b, rows, rowStride, segments, dim, eps);
-        else if (bits >= 256 && dim % 8 == 0) SegmentsInPlace<System.Runtime.Intrinsics.Vector256<float>, V256>(x, w, b, rows, rowStride, segments, dim, eps);
-        else if (bits >= 128 && dim % 4 == 0) SegmentsInPlace<System.Runtime.Intrinsics.Vector128<float>, V128>(x, w, b, rows, rowStride, segments, dim, eps);
-        else SegmentsInPlace<float, V1>(x, w, b, rows, rowStride, segments, dim, eps);
+        if (bits >= 512 && dim % 16 == 0) Rows<System.Runtime.Intrinsics.Vector512<float>, V512>(x, xStride, y, yStride, mean, rstd, w, b, rows, segments, dim, eps);
+        else if (bits >= 256 && dim % 8 == 0) Rows<System.Runtime.Intrinsics.Vector256<float>, V256>(x, xStride, y, yStride, mean, rstd, w, b, rows, segments, dim, eps);
+        else if (bits >= 128 && dim % 4 == 0) Rows<System.Runtime.Intrinsics.Vector128<float>, V128>(x, xStride, y, yStride, mean, rstd, w, b, rows, segments, dim, eps);
+        else Rows<float, V1>(x, xStride, y, yStride, mean, rstd, w, b, rows, segments, dim, eps);
     }
 
-    private static void SegmentsInPlace<TV, TOps>(float* x, float* w, float* b, int rows, int rowStride, int segments, int dim, float eps)
+    private static void Rows<TV, TOps>(float* x, int xStride, float* y, int yStride, float* mean, float* rstd, float* w, float* b,
+        int rows, int segments, int dim, float eps)
         where TV : unmanaged where TOps : struct, IVec<TV>
     {
         float invDim = 1f / dim;
@@ -60,18 +53,22 @@ public static unsafe class Normalization
             for (int r = s; r < e; r++)
                 for (int g = 0; g < segments; g++)
                 {
-                    float* xs = x + (long)r * rowStride + (long)g * dim;
+                    float* xs = x + (long)r * xStride + (long)g * dim;
+                    float* ys = y + (long)r * yStride + (long)g * dim;
                     var acc = TOps.Zero;
                     for (int c = 0; c < dim; c += TOps.Width) acc = TOps.Add(acc, TOps.Load(xs + c));
-                    var mean = TOps.Create(TOps.SumAcross(acc) * invDim);
+                    float m = TOps.SumAcross(acc) * invDim;
+                    var vm = TOps.Create(m);
                     var sq = TOps.Zero;
-                    for (int c = 0; c < dim; c += TOps.Width) { var d = TOps.Sub(TOps.Load(xs + c), mean); sq = TOps.Fma(d, d, sq); }
-                    var rs = TOps.Create(1f / MathF.Sqrt(TOps.SumAcross(sq) * invDim + eps));
+                    for (int c = 0; c < dim; c += TOps.Width) { var d = TOps.Sub(TOps.Load(xs + c), vm); sq = TOps.Fma(d, d, sq); }
+                    float rs = 1f / MathF.Sqrt(TOps.SumAcross(sq) * invDim + eps);
+                    var vr = TOps.Create(rs);
                     for (int c = 0; c < dim; c += TOps.Width)
                     {
-                        var xh = TOps.Mul(TOps.Sub(TOps.Load(xs + c), mean), rs);
-                        TOps.Store(TOps.Fma(xh, TOps.Load(w + c), TOps.Load(b + c)), xs + c);
+                        var xh = TOps.Mul(TOps.Sub(TOps.Load(xs + c), vm), vr);
+                        TOps.Store(TOps.Fma(xh, TOps.Load(w + c), TOps.Load(b + c)), ys + c);
                     }
+                    if (mean != null) { long i = (long)r * segments + g; mean[i] = m; rstd[i] = rs; }
                 }
         });
     }
