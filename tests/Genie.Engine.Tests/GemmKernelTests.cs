@@ -203,4 +203,75 @@ public unsafe class GemmKernelTests
             Assert.True(TestData.BitEqual(ref1, Batched(3)), $"batch {batch}: 1 vs 3 threads differ");
         }
     }
+
+    // ------------------------------------------------------------------ epilogue: bias, GELU, residual
+
+    /// <summary>C = op(A)·Bᵀ (a linear layer, leading dimensions wider than the matrices) with the epilogue fused.</summary>
+    private static float[] Linear(int m, int n, int k, float[] a, float[] w, float[] bias, bool gelu, float[]? res, bool fuse)
+    {
+        int lda = k + 3, ldb = k + 1, ldc = n + 2, ldr = n + 5;
+        var c = TestData.Uniform(99, (long)m * ldc); // garbage that beta = 0 must overwrite, padding that must survive
+        fixed (float* pa = a, pw = w, pbias = bias, pc = c, pr = res)
+        {
+            if (fuse)
+                Gemm.SgemmBatched(false, true, m, n, k, 1f, pa, lda, 0, pw, ldb, 0, 0f, pc, ldc, 0, 1,
+                    new GemmEpilogue(pbias, gelu, res is null ? null : pr, ldr));
+            else
+            {
+                Gemm.Sgemm(false, true, m, n, k, 1f, pa, lda, pw, ldb, 0f, pc, ldc);
+                for (int i = 0; i < m; i++)
+                {
+                    float* row = pc + (long)i * ldc;
+                    GemmEpilogueReference.Apply(row, 1, n, pbias, gelu, res is null ? null : pr + (long)i * ldr, ldr);
+                }
+            }
+        }
+        return c;
+    }
+
+    [Theory]
+    [InlineData(1, 40, 17)] [InlineData(5, 33, 9)] [InlineData(13, 45, 300)] [InlineData(37, 70, 31)] [InlineData(12, 2100, 3)] [InlineData(64, 96, 128)]
+    public void GemmEpilogue_BiasGeluResidual_MatchesTheReferenceSteps_OnEveryPath(int m, int n, int k)
+    {
+        var a = TestData.Uniform(1, (long)m * (k + 3));
+        var w = TestData.Uniform(2, (long)n * (k + 1));
+        var bias = TestData.Uniform(3, n);
+        var res = TestData.Uniform(4, (long)m * (n + 5));
+        foreach (int bits in new[] { 512, 256, 128, 0 })
+            foreach (int threads in new[] { 1, 2 })
+                foreach (var (gelu, withRes) in new[] { (false, false), (true, false), (false, true), (true, true) })
+                {
+                    using var _ = new KernelSettings(threads: threads, maxVectorBits: bits);
+                    var got = Linear(m, n, k, a, w, bias, gelu, withRes ? res : null, fuse: true);
+                    var want = Linear(m, n, k, a, w, bias, gelu, withRes ? res : null, fuse: false);
+                    int ldc = n + 2;
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < ldc; j++)
+                        {
+                            long x = (long)i * ldc + j;
+                            double tol = j < n ? 2e-6 * (1 + Math.Abs(want[x])) : 0; // padding: untouched
+                            Assert.True(Math.Abs(got[x] - want[x]) <= tol,
+                                $"bits {bits} threads {threads} gelu {gelu} residual {withRes}: C[{i},{j}] = {got[x]}, reference {want[x]}");
+                        }
+                }
+    }
+
+    [Fact]
+    public void GemmEpilogue_IsBitIdenticalToTheSeparateKernels_OnWholeVectors()
+    {
+        // What a linear layer did before fusion: GEMM, then AddRowVector, GeluForward, and the residual add.
+        int m = 50, n = 96, k = 70;
+        var a = TestData.Uniform(5, (long)m * k); var w = TestData.Uniform(6, (long)n * k);
+        var bias = TestData.Uniform(7, n); var res = TestData.Uniform(8, (long)m * n);
+        var fused = new float[m * n]; var separate = new float[m * n]; var act = new float[m * n];
+        fixed (float* pa = a, pw = w, pb = bias, pr = res, pf = fused, ps = separate, pg = act)
+        {
+            Gemm.SgemmBatched(false, true, m, n, k, 1f, pa, k, 0, pw, k, 0, 0f, pf, n, 0, 1, new GemmEpilogue(pb, true, pr, n));
+            Gemm.Sgemm(false, true, m, n, k, 1f, pa, k, pw, k, 0f, ps, n);
+            Elementwise.AddRowVector(ps, pb, m, n);
+            Elementwise.GeluForward(pg, ps, m * n);
+            for (int i = 0; i < m * n; i++) ps[i] = pr[i] + pg[i];
+        }
+        Assert.True(TestData.BitEqual(fused, separate), "fused epilogue differs from GEMM + bias + GELU + residual");
+    }
 }

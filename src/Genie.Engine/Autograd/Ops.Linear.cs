@@ -111,6 +111,11 @@ public static partial class Ops
         outShape[^1] = outF;
         var y = Tensor.Empty(outShape);
         var be = x.Backend;
+        if (!Tape.ShouldRecord(x, w, b))
+        {
+            be.LinearFused(y, x, w, b, false, null); // inference: the bias joins the GEMM's store
+            return y;
+        }
         be.MatMul(y, x, w, new MatMulShape(false, true, 1, rows, outF, inF, 0, 0, 0), 1f, 0f);
         if (b is not null) be.AddRowVector(y, b);
         if (Tape.ShouldRecord(x, w) || (b is not null && Tape.ShouldRecord(b)))
@@ -122,5 +127,32 @@ public static partial class Ops
                 if (b is not null && b.RequiresGrad) be.SumRows(b.GradOrZeros(), dy);
             });
         return y;
+    }
+
+    /// <summary>
+    /// A linear layer with what follows it: act(x·Wᵀ + b) + residual, act GELU (tanh) when <paramref name="gelu"/>,
+    /// <paramref name="residual"/> (the output's shape) optional. When no input records gradients (inference) it is
+    /// one GEMM whose epilogue adds the bias, applies GELU and adds the residual on each tile while it is in cache;
+    /// otherwise the same is composed from <see cref="Linear(Tensor, Tensor, Tensor?)"/>, <see cref="Gelu"/> and
+    /// <see cref="Add"/> so that backward works. Both give the same values (bit for bit on whole vectors).
+    /// </summary>
+    public static Tensor Linear(Tensor x, Tensor w, Tensor? b, bool gelu, Tensor? residual)
+    {
+        if (Tape.ShouldRecord(x, w, b, residual))
+        {
+            var y = Linear(x, w, b);
+            if (gelu) y = Gelu(y);
+            return residual is null ? y : Add(residual, y);
+        }
+        int inF = w.Shape[1], outF = w.Shape[0];
+        if (w.Rank != 2 || x.Shape[^1] != inF) throw new ArgumentException($"linear: input {x.ShapeString} does not match weight {w.ShapeString} (out, in)");
+        if (b is not null && (b.Rank != 1 || b.Shape[0] != outF)) throw new ArgumentException($"linear: bias {b.ShapeString} does not match weight {w.ShapeString}");
+        var outShape = (int[])x.Shape.Clone();
+        outShape[^1] = outF;
+        if (residual is not null && !residual.Shape.AsSpan().SequenceEqual(outShape))
+            throw new ArgumentException($"linear: residual {residual.ShapeString} does not match the output ({string.Join(", ", outShape)})");
+        var result = Tensor.Empty(outShape);
+        x.Backend.LinearFused(result, x, w, b, gelu, residual);
+        return result;
     }
 }

@@ -143,6 +143,15 @@ public sealed unsafe class CpuBackend : IBackend
     }
 
     /// <inheritdoc />
+    public void LinearFused(Tensor y, Tensor x, Tensor w, Tensor? b, bool gelu, Tensor? residual)
+    {
+        int rows = Rows(x), inF = Cols(x), outF = w.Shape[0];
+        using var _ = Profiler.Measure("Linear+epilogue", 2.0 * rows * outF * inF);
+        var epi = new GemmEpilogue(b is null ? null : P(b), gelu, residual is null ? null : P(residual), outF);
+        Gemm.SgemmBatched(false, true, rows, outF, inF, 1f, P(x), inF, 0, P(w), inF, 0, 0f, P(y), outF, 0, 1, epi);
+    }
+
+    /// <inheritdoc />
     public void Softmax(Tensor y, Tensor x)
     {
         using var _ = Profiler.Measure("Softmax", 0);

@@ -76,6 +76,10 @@ public interface IBackend
     // --- matrix products ---
     /// <summary>c = alpha · op(a)·op(b) + beta · c.</summary>
     void MatMul(Tensor c, Tensor a, Tensor b, MatMulShape shape, float alpha, float beta);
+    /// <summary>Inference-only linear layer with its epilogue fused into the GEMM: y = act(x·wᵀ + b) + residual
+    /// over rows, w (out, in), act GELU or none; <paramref name="b"/> and <paramref name="residual"/> (y's shape,
+    /// not y itself) may be null.</summary>
+    void LinearFused(Tensor y, Tensor x, Tensor w, Tensor? b, bool gelu, Tensor? residual);
 
     // --- row-wise normalisations (rows of the last dimension) ---
     /// <summary>Softmax over the last dimension.</summary>

@@ -277,24 +277,25 @@ public static unsafe class Elementwise
     {
         Workers.ForRange(n, Grain, (s, e) =>
         {
-            var a = TOps.Create(GeluA * GeluC); var c = TOps.Create(GeluC);
-            var one = TOps.Create(1f); var two = TOps.Create(2f); var half = TOps.Create(0.5f);
             int i = s;
-            for (; i + TOps.Width <= e; i += TOps.Width)
-            {
-                var v = TOps.Load(x + i);
-                var u = TOps.Mul(v, TOps.Fma(TOps.Mul(v, v), a, c));          // √(2/π)·(x + 0.044715·x³)
-                var ex = TOps.Exp(TOps.Add(u, u));
-                var t = TOps.Sub(one, TOps.Div(two, TOps.Add(ex, one)));        // tanh(u)
-                TOps.Store(TOps.Mul(TOps.Mul(half, v), TOps.Add(one, t)), y + i);
-            }
-            for (; i < e; i++)
-            {
-                float v = x[i];
-                y[i] = 0.5f * v * (1f + MathF.Tanh(GeluC * (v + GeluA * v * v * v)));
-            }
+            for (; i + TOps.Width <= e; i += TOps.Width) TOps.Store(Gelu<TV, TOps>(TOps.Load(x + i)), y + i);
+            for (; i < e; i++) y[i] = Gelu(x[i]);
         });
     }
+
+    /// <summary>GELU (tanh form) of each lane; what <see cref="GeluForward"/> computes on whole vectors.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static TV Gelu<TV, TOps>(TV v) where TV : unmanaged where TOps : struct, IVec<TV>
+    {
+        var one = TOps.Create(1f);
+        var u = TOps.Mul(v, TOps.Fma(TOps.Mul(v, v), TOps.Create(GeluA * GeluC), TOps.Create(GeluC))); // √(2/π)·(x + 0.044715·x³)
+        var ex = TOps.Exp(TOps.Add(u, u));
+        var t = TOps.Sub(one, TOps.Div(TOps.Create(2f), TOps.Add(ex, one)));                          // tanh(u)
+        return TOps.Mul(TOps.Mul(TOps.Create(0.5f), v), TOps.Add(one, t));
+    }
+
+    /// <summary>GELU (tanh form) of one value; what <see cref="GeluForward"/> computes on a ragged tail.</summary>
+    internal static float Gelu(float v) => 0.5f * v * (1f + MathF.Tanh(GeluC * (v + GeluA * v * v * v)));
 
     /// <summary>
     /// dx += dy · GELU'(x), with GELU'(x) = ½(1 + t) + ½·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²),

@@ -49,18 +49,23 @@ public static unsafe class Gemm
     /// <summary>
     /// <paramref name="batch"/> independent GEMMs; matrix <c>i</c> of A starts at <c>a + i·strideA</c>
     /// (a stride of 0 shares one matrix across the batch), likewise B and C.
+    /// With an <paramref name="epilogue"/> (one matrix only), each finished tile of C also gets the bias, GELU and
+    /// residual add it names (a linear layer, its activation and a residual add in one pass).
     /// </summary>
     public static void SgemmBatched(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, long strideA, float* b, int ldb, long strideB, float beta, float* c, int ldc, long strideC, int batch)
+        float* a, int lda, long strideA, float* b, int ldb, long strideB, float beta, float* c, int ldc, long strideC, int batch,
+        GemmEpilogue epilogue = default)
     {
         if (m <= 0 || n <= 0 || batch <= 0) return;
+        if (!epilogue.IsNone && batch != 1) throw new ArgumentException("a GEMM epilogue applies to one matrix, not a batch");
         if (k <= 0)
         {
             for (int bi = 0; bi < batch; bi++) ScaleC(m, n, beta, c + bi * strideC, ldc);
+            if (!epilogue.IsNone) epilogue.Apply(c, ldc, m, n);
             return;
         }
         var job = Job.Rent();
-        job.Set(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch);
+        job.Set(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch, epilogue);
         try
         {
             switch (job.Bits)
@@ -111,17 +116,17 @@ public static unsafe class Gemm
 
     /// <summary>One GEMM on the calling thread: packed/blocked, or direct for degenerate shapes.</summary>
     internal static void Serial<TV, O, K>(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, long lda, float* b, long ldb, float beta, float* c, long ldc)
+        float* a, long lda, float* b, long ldb, float beta, float* c, long ldc, GemmEpilogue epi = default)
         where TV : unmanaged where O : struct, IVec<TV> where K : struct, IMicroKernel
     {
-        if (UseDirect<K>(m)) Direct<TV, O>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        else Blocked<TV, O, K>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        if (UseDirect<K>(m)) Direct<TV, O>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epi);
+        else Blocked<TV, O, K>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epi);
     }
 
     /// <summary>The Goto/BLIS loop nest over one (sub-)matrix: jc (NC) → pc (KC, pack B) → ic (MC, pack A) → tiles.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Blocked<TV, O, K>(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, long lda, float* b, long ldb, float beta, float* c, long ldc)
+        float* a, long lda, float* b, long ldb, float beta, float* c, long ldc, GemmEpilogue epi = default)
         where TV : unmanaged where O : struct, IVec<TV> where K : struct, IMicroKernel
     {
         int MR = K.MR, NR = K.NR, MC = MCTiles * MR;
@@ -137,13 +142,15 @@ public static unsafe class Gemm
                 if (transB) Pack.Panels(bp, b + jc * ldb + pc, ldb, 1, nc, kc, NR);
                 else Pack.Panels(bp, b + pc * ldb + jc, 1, ldb, nc, kc, NR);
                 float betaBlock = pc == 0 ? beta : 1f; // later K blocks add to what the first one wrote
+                bool lastBlock = pc + kc >= k;         // tiles are final after it: the epilogue runs on them
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     int mc = Math.Min(MC, m - ic);
                     float* ap = s.A.Get((long)kc * RoundUp(mc, MR));
                     if (transA) Pack.Panels(ap, a + pc * lda + ic, 1, lda, mc, kc, MR);
                     else Pack.Panels(ap, a + ic * lda + pc, lda, 1, mc, kc, MR);
-                    Tiles<K>(mc, nc, kc, ap, (long)kc * MR, MR, bp, (long)kc * NR, c + ic * ldc + jc, ldc, alpha, betaBlock);
+                    Tiles<K>(mc, nc, kc, ap, (long)kc * MR, MR, bp, (long)kc * NR, c + ic * ldc + jc, ldc, alpha, betaBlock,
+                        lastBlock ? epi.At(ic, jc) : default);
                 }
             }
         }
@@ -155,11 +162,13 @@ public static unsafe class Gemm
     /// unpacked probability tiles here). Column panel j of B starts at <c>b + j·bPanel</c> and advances NR
     /// floats per k step (packed with depth kc: bPanel = kc·NR; a panel packed deeper than kc also works).
     /// Edge tiles go through a small buffer so that they use exactly the same arithmetic as full ones.
+    /// A non-empty <paramref name="epi"/> (offset to this block) is applied to each tile right after it is stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Tiles<K>(int mc, int nc, int kc, float* a, long aPanel, long aStep, float* b, long bPanel,
-        float* c, long ldc, float alpha, float beta) where K : struct, IMicroKernel
+        float* c, long ldc, float alpha, float beta, GemmEpilogue epi = default) where K : struct, IMicroKernel
     {
+        bool epilogue = !epi.IsNone;
         int MR = K.MR, NR = K.NR;
         for (int jr = 0; jr < nc; jr += NR)
         {
@@ -172,6 +181,7 @@ public static unsafe class Gemm
                 float* ct = c + ir * ldc + jr;
                 if (mr == MR && nr == NR) K.Run(kc, aPanelPtr, aStep, bPanelPtr, ct, ldc, alpha, beta);
                 else EdgeTile<K>(mr, nr, kc, aPanelPtr, aStep, bPanelPtr, ct, ldc, alpha, beta);
+                if (epilogue) epi.At(ir, jr).Apply(ct, ldc, mr, nr);
             }
         }
     }
@@ -197,7 +207,7 @@ public static unsafe class Gemm
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Direct<TV, O>(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, long lda, float* b, long ldb, float beta, float* c, long ldc)
+        float* a, long lda, float* b, long ldb, float beta, float* c, long ldc, GemmEpilogue epi = default)
         where TV : unmanaged where O : struct, IVec<TV>
     {
         int W = O.Width;
@@ -250,6 +260,7 @@ public static unsafe class Gemm
                     cr[j] = beta == 0f ? alpha * s0 : MathF.FusedMultiplyAdd(s0, alpha, beta * cr[j]);
                 }
             }
+            if (!epi.IsNone) epi.At(i, 0).Apply(cr, ldc, 1, n);
         }
     }
 
@@ -305,6 +316,7 @@ public static unsafe class Gemm
         private int _m, _n, _k, _batch;
         private float _alpha, _beta;
         private float* _a, _b, _c;
+        private GemmEpilogue _epi;
         private long _lda, _ldb, _ldc, _strideA, _strideB, _strideC;
         // Work item = (matrix, row piece, column piece); pieces are whole register tiles except the last.
         private int _rowPieces, _colPieces, _rowsPer, _colsPer;
@@ -319,11 +331,12 @@ public static unsafe class Gemm
             return j;
         }
 
-        public void Return() { _busy = false; _a = _b = _c = null; }
+        public void Return() { _busy = false; _a = _b = _c = null; _epi = default; }
 
         public void Set(bool transA, bool transB, int m, int n, int k, float alpha, float* a, long lda, long strideA,
-            float* b, long ldb, long strideB, float beta, float* c, long ldc, long strideC, int batch)
+            float* b, long ldb, long strideB, float beta, float* c, long ldc, long strideC, int batch, GemmEpilogue epi)
         {
+            _epi = epi;
             _transA = transA; _transB = transB; _m = m; _n = n; _k = k; _alpha = alpha; _beta = beta;
             _a = a; _lda = lda; _strideA = strideA; _b = b; _ldb = ldb; _strideB = strideB; _c = c; _ldc = ldc; _strideC = strideC;
             _batch = batch;
@@ -384,8 +397,9 @@ public static unsafe class Gemm
             float* a = _a + bi * _strideA + (_transA ? i0 : i0 * _lda);
             float* b = _b + bi * _strideB + (_transB ? j0 * _ldb : j0);
             float* c = _c + bi * _strideC + i0 * _ldc + j0;
-            if (_direct) Direct<TV, O>(_transA, _transB, mi, ni, _k, _alpha, a, _lda, b, _ldb, _beta, c, _ldc);
-            else Blocked<TV, O, K>(_transA, _transB, mi, ni, _k, _alpha, a, _lda, b, _ldb, _beta, c, _ldc);
+            var epi = _epi.IsNone ? default : _epi.At(i0, j0);
+            if (_direct) Direct<TV, O>(_transA, _transB, mi, ni, _k, _alpha, a, _lda, b, _ldb, _beta, c, _ldc, epi);
+            else Blocked<TV, O, K>(_transA, _transB, mi, ni, _k, _alpha, a, _lda, b, _ldb, _beta, c, _ldc, epi);
         }
     }
 }
