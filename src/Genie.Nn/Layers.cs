@@ -19,6 +19,9 @@ public sealed class Linear : Module
 
     /// <summary>x (..., in) → (..., out).</summary>
     public Tensor Forward(Tensor x) => Ops.Linear(x, Weight, Bias);
+
+    /// <summary>act(x·Wᵀ + b) + residual, GELU when <paramref name="gelu"/>; fused into the GEMM at inference.</summary>
+    public Tensor Forward(Tensor x, bool gelu, Tensor? residual) => Ops.Linear(x, Weight, Bias, gelu, residual);
 }
 
 /// <summary>Layer norm over the last dimension, learned weight (ones) and bias (zeros), eps 1e-5; no decay.</summary>
@@ -56,6 +59,7 @@ public sealed class FeedForward : Module
         _fc2 = Child("fc2", new Linear(hidden, dim, rng, std: outStd));
     }
 
-    /// <summary>x (..., D) → (..., D).</summary>
-    public Tensor Forward(Tensor x) => _fc2.Forward(Ops.Gelu(_fc1.Forward(x)));
+    /// <summary>x (..., D) → (..., D), plus <paramref name="residual"/> when given (added in the last GEMM's epilogue).</summary>
+    public Tensor Forward(Tensor x, Tensor? residual = null) =>
+        _fc2.Forward(_fc1.Forward(x, gelu: true, residual: null), gelu: false, residual);
 }

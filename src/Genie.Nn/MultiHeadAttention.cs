@@ -48,9 +48,10 @@ public sealed class MultiHeadAttention : Module
 
     /// <summary>
     /// x_BTND → (B, T, N, D), attending along <paramref name="axis"/>. With <paramref name="cache"/> (temporal
-    /// only), the keys and values of all T frames are also stored in it for frame-by-frame inference.
+    /// only), the keys and values of all T frames are also stored in it for frame-by-frame inference. A
+    /// <paramref name="residual"/> (B, T, N, D) is added to the output (in the projection's epilogue).
     /// </summary>
-    public Tensor Forward(Tensor x_BTND, AttentionAxis axis, KvCache? cache = null)
+    public Tensor Forward(Tensor x_BTND, AttentionAxis axis, KvCache? cache = null, Tensor? residual = null)
     {
         int b = x_BTND.Shape[0], t = x_BTND.Shape[1], n = x_BTND.Shape[2];
         var qkv = Qkv(_qkv.Forward(x_BTND));                       // (B, T, N, 3D)
@@ -58,21 +59,22 @@ public sealed class MultiHeadAttention : Module
             ? AttentionShape.Spatial(b * t, n, Heads, HeadDim)
             : AttentionShape.Temporal(b, t, n, Heads, HeadDim);
         if (cache is not null) qkv.Backend.AttentionCacheFill(cache.K, cache.V, qkv);
-        return _proj.Forward(Ops.Attention(qkv, shape));
+        return _proj.Forward(Ops.Attention(qkv, shape), gelu: false, residual);
     }
 
     /// <summary>
     /// Temporal attention for one new frame x_B1ND against the <paramref name="past"/> frames held in
     /// <paramref name="cache"/> (inference only). With <paramref name="commit"/> the frame joins the cache.
+    /// A <paramref name="residual"/> is added to the output.
     /// </summary>
-    public Tensor ForwardCached(Tensor x_B1ND, KvCache cache, int past, bool commit)
+    public Tensor ForwardCached(Tensor x_B1ND, KvCache cache, int past, bool commit, Tensor? residual = null)
     {
         var qkv = Qkv(_qkv.Forward(x_B1ND));                       // (B, 1, N, 3D)
         var shape = (int[])qkv.Shape.Clone();
         shape[^1] = Dim;
         var y = Tensor.Empty(shape);
         qkv.Backend.AttentionDecode(y, qkv, cache.K, cache.V, past, Heads, commit);
-        return _proj.Forward(y);
+        return _proj.Forward(y, gelu: false, residual);
     }
 
     /// <summary>The projected [q | k | v] rows (..., 3D), with q and k normalised per head when qk_norm is on.</summary>

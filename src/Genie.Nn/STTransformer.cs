@@ -31,17 +31,17 @@ public sealed class STBlock : Module
     /// <summary>x_BTND → (B, T, N, D); with <paramref name="cache"/>, the temporal keys/values are stored in it.</summary>
     public Tensor Forward(Tensor x_BTND, KvCache? cache = null)
     {
-        var x = Ops.Add(x_BTND, AttnS.Forward(NormS.Forward(x_BTND), AttentionAxis.Spatial));
-        x = Ops.Add(x, AttnT.Forward(NormT.Forward(x), AttentionAxis.Temporal, cache));
-        return Ops.Add(x, Ffn.Forward(NormF.Forward(x)));
+        var x = AttnS.Forward(NormS.Forward(x_BTND), AttentionAxis.Spatial, residual: x_BTND);
+        x = AttnT.Forward(NormT.Forward(x), AttentionAxis.Temporal, cache, residual: x);
+        return Ffn.Forward(NormF.Forward(x), residual: x);
     }
 
     /// <summary>One new frame x_B1ND after <paramref name="past"/> cached frames → (B, 1, N, D).</summary>
     public Tensor ForwardFrame(Tensor x_B1ND, KvCache cache, int past, bool commit)
     {
-        var x = Ops.Add(x_B1ND, AttnS.Forward(NormS.Forward(x_B1ND), AttentionAxis.Spatial));
-        x = Ops.Add(x, AttnT.ForwardCached(NormT.Forward(x), cache, past, commit));
-        return Ops.Add(x, Ffn.Forward(NormF.Forward(x)));
+        var x = AttnS.Forward(NormS.Forward(x_B1ND), AttentionAxis.Spatial, residual: x_B1ND);
+        x = AttnT.ForwardCached(NormT.Forward(x), cache, past, commit, residual: x);
+        return Ffn.Forward(NormF.Forward(x), residual: x);
     }
 }
 

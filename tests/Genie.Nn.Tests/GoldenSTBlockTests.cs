@@ -81,6 +81,11 @@ public class GoldenSTBlockTests(ITestOutputHelper log)
         }
 
         Compare("output", y, tensors["output"]);
+        // Inference (nothing records gradients) takes other kernels: the in-place qk-norm and linear layers
+        // whose bias, GELU and residual add run in the GEMM's epilogue. Same output.
+        using (new TensorScope())
+        using (Engine.Autograd.Tape.NoGrad())
+            Compare("output (inference)", block.Forward(Tensor.From(tensors["input"].Data, shape)).ToArray(), tensors["output"]);
         Compare("grad.input", x.Grad!.ToArray(), tensors["grad.input"]);
         foreach (var (name, p) in parameters) Compare("grad." + name, p.Grad!.ToArray(), tensors["grad." + name]);
         Assert.True(failures.Length == 0, $"{fixture} differs from PyTorch:\n{failures}");
