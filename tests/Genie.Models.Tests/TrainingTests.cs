@@ -111,6 +111,59 @@ public class TrainingTests
     }
 
     [Fact]
+    public void MaskGit_SamplesTheSoftmax_OverManyCodes()
+    {
+        // K = 37: the cumulative walk skips whole vectors of codes and ends in a ragged tail.
+        const int k = 37, draws = 40000;
+        var gen = new Rng(5);
+        var logits = Enumerable.Range(0, k).Select(_ => gen.NextNormal()).ToArray();
+        var w = logits.Select(l => Math.Exp(l)).ToArray();
+        var counts = new int[k];
+        var rng = new Rng(12);
+        for (int d = 0; d < draws; d++)
+        {
+            int[] tokens = [k];
+            MaskGit.Step(logits, k, tokens, [false], k, 1, 1, 1f, rng);
+            counts[tokens[0]]++;
+        }
+        for (int c = 0; c < k; c++)
+        {
+            double p = w[c] / w.Sum();
+            Assert.True(Math.Abs(counts[c] / (double)draws - p) <= 4 * Math.Sqrt(p * (1 - p) / draws) + 1e-3,
+                $"code {c}: drawn {counts[c] / (double)draws:F4}, softmax {p:F4}");
+        }
+    }
+
+    [Fact]
+    public void MaskGit_GivesTheSameTokens_OnOneAndTwoThreads()
+    {
+        const int n = 200, k = 64, steps = 8;
+        int[] Run(int threads)
+        {
+            int saved = Engine.Parallel.Workers.ThreadCount;
+            Engine.Parallel.Workers.ThreadCount = threads;
+            try
+            {
+                var gen = new Rng(3);
+                var rng = new Rng(4);
+                var tokens = Enumerable.Repeat(k, n).ToArray();
+                var fixedMask = new bool[n];
+                var logits = new float[n * k];
+                for (int s = 1; s <= steps; s++)
+                {
+                    for (int i = 0; i < logits.Length; i++) logits[i] = gen.NextNormal() * 2;
+                    MaskGit.Step(logits, k, tokens, fixedMask, k, s, steps, 1f, rng);
+                }
+                return tokens;
+            }
+            finally { Engine.Parallel.Workers.ThreadCount = saved; }
+        }
+        var one = Run(1);
+        Assert.All(one, t => Assert.InRange(t, 0, k - 1));
+        Assert.Equal(one, Run(2));
+    }
+
+    [Fact]
     public void MaskGit_SamplesTheTemperedSoftmax_AndGreedyTakesTheArgmax()
     {
         // One position, K = 5 codes, S = 1 so the sampled token is kept; compare draw frequencies with
