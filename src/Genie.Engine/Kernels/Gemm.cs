@@ -95,6 +95,114 @@ public static unsafe class Gemm
         }
     }
 
+    /// <summary>
+    /// op(B) (K × N) packed once into the microkernel's panels, for many GEMMs that share it — an inference
+    /// layer's weights used by several threads on their own row blocks (<see cref="SgemmSerial(int, float*, int, PackedB, float*, int, GemmEpilogue)"/>).
+    /// Holds a copy: later changes to B are not seen. Packed for the SIMD width in use when it was made.
+    /// </summary>
+    public sealed class PackedB : IDisposable
+    {
+        internal readonly int K, N, Bits;
+        internal float* Data;
+        private readonly long _floats;
+
+        internal PackedB(int k, int n, int bits, long floats)
+        {
+            K = k; N = n; Bits = bits; _floats = floats;
+            Data = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(floats * 4), 64);
+        }
+
+        /// <summary>Frees the packed copy.</summary>
+        public void Dispose()
+        {
+            if (Data != null) System.Runtime.InteropServices.NativeMemory.AlignedFree(Data);
+            Data = null;
+            GC.SuppressFinalize(this);
+        }
+
+        /// <summary>Frees the copy if it was never disposed.</summary>
+        ~PackedB() { if (Data != null) System.Runtime.InteropServices.NativeMemory.AlignedFree(Data); }
+    }
+
+    /// <summary>Packs op(B) (K × N; B is N × K with <paramref name="transB"/>, as a linear layer's weight) once.</summary>
+    public static PackedB PackB(bool transB, int k, int n, float* b, int ldb)
+    {
+        if (k <= 0 || n <= 0) throw new ArgumentException($"cannot pack an empty {k} x {n} matrix");
+        int bits = SimdPath.Bits;
+        int nr = bits switch
+        {
+            512 => Tile12x2<Vector512<float>, V512>.NR,
+            256 => Tile6x2<Vector256<float>, V256>.NR,
+            128 => Tile6x2<Vector128<float>, V128>.NR,
+            _ => Tile6x2<float, V1>.NR,
+        };
+        // Blocks in the order the loop nest visits them: jc (NC columns) outer, pc (KC depth) inner.
+        long floats = 0;
+        for (int jc = 0; jc < n; jc += NC)
+            for (int pc = 0; pc < k; pc += KC) floats += (long)Math.Min(KC, k - pc) * RoundUp(Math.Min(NC, n - jc), nr);
+        var packed = new PackedB(k, n, bits, floats);
+        float* dst = packed.Data;
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            for (int pc = 0; pc < k; pc += KC)
+            {
+                int kc = Math.Min(KC, k - pc);
+                if (transB) Pack.Panels(dst, b + (long)jc * ldb + pc, ldb, 1, nc, kc, nr);
+                else Pack.Panels(dst, b + (long)pc * ldb + jc, 1, ldb, nc, kc, nr);
+                dst += (long)kc * RoundUp(nc, nr);
+            }
+        }
+        return packed;
+    }
+
+    /// <summary>
+    /// Single-threaded C = A·op(B) (then the <paramref name="epilogue"/>) with B packed beforehand: the same
+    /// blocked arithmetic as <see cref="Sgemm"/> on ≥ 6 rows, without packing B again. For use inside a
+    /// parallel work item.
+    /// </summary>
+    public static void SgemmSerial(int m, float* a, int lda, PackedB b, float* c, int ldc, GemmEpilogue epilogue = default)
+    {
+        if (b.Data == null) throw new ObjectDisposedException(nameof(PackedB));
+        if (b.Bits != SimdPath.Bits) throw new InvalidOperationException($"B was packed for {b.Bits}-bit vectors, the kernels now use {SimdPath.Bits}");
+        if (m <= 0) return;
+        switch (b.Bits)
+        {
+            case 512: BlockedPackedB<Tile12x2<Vector512<float>, V512>>(m, a, lda, b, c, ldc, epilogue); break;
+            case 256: BlockedPackedB<Tile6x2<Vector256<float>, V256>>(m, a, lda, b, c, ldc, epilogue); break;
+            case 128: BlockedPackedB<Tile6x2<Vector128<float>, V128>>(m, a, lda, b, c, ldc, epilogue); break;
+            default: BlockedPackedB<Tile6x2<float, V1>>(m, a, lda, b, c, ldc, epilogue); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BlockedPackedB<K>(int m, float* a, long lda, PackedB packed, float* c, long ldc, GemmEpilogue epi)
+        where K : struct, IMicroKernel
+    {
+        int MR = K.MR, NR = K.NR, MC = MCTiles * MR, n = packed.N, k = packed.K;
+        var s = Scratch.ForThread;
+        float* bp = packed.Data;
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            for (int pc = 0; pc < k; pc += KC)
+            {
+                int kc = Math.Min(KC, k - pc);
+                float betaBlock = pc == 0 ? 0f : 1f;
+                bool lastBlock = pc + kc >= k;
+                for (int ic = 0; ic < m; ic += MC)
+                {
+                    int mc = Math.Min(MC, m - ic);
+                    float* ap = s.A.Get((long)kc * RoundUp(mc, MR));
+                    Pack.Panels(ap, a + ic * lda + pc, lda, 1, mc, kc, MR);
+                    Tiles<K>(mc, nc, kc, ap, (long)kc * MR, MR, bp, (long)kc * NR, c + ic * ldc + jc, ldc, 1f, betaBlock,
+                        lastBlock ? epi.At(ic, jc) : default);
+                }
+                bp += (long)kc * RoundUp(nc, NR);
+            }
+        }
+    }
+
     // C = beta·C for an empty inner dimension (beta = 0 writes zeros without reading).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScaleC(int m, int n, float beta, float* c, long ldc)
