@@ -71,12 +71,80 @@ public sealed class DynamicsModel : Module
     /// </summary>
     public Tensor? FrameLogits(int[] frameIds, Tensor action_BL, Nn.InferenceCache cache, bool commit)
     {
+        var h = FrameHidden(frameIds, action_BL, cache, commit);
+        return commit ? null : Ops.Reshape(_head.Forward(h), [-1, CodebookSize]);
+    }
+
+    /// <summary>
+    /// Like <see cref="FrameLogits"/>, but stops before the head: the final hidden states (B, 1, N, D) of the next
+    /// frame, for <see cref="HeadSampler"/> to turn into logits only where MaskGIT needs them.
+    /// </summary>
+    public Tensor FrameHidden(int[] frameIds, Tensor action_BL, Nn.InferenceCache cache, bool commit)
+    {
         int b = cache.Batch, d = Config.Dim;
         if (frameIds.Length != b * Tokens) throw new ArgumentException($"{frameIds.Length} ids are not {b} frames of {Tokens} tokens");
         var x = Ops.Embedding(_embed, frameIds, b, 1, Tokens);
         x = Ops.Add(x, Ops.Reshape(_actionEmbed.Forward(action_BL), [b, 1, 1, d]));
-        var h = Body.ForwardFrame(x, cache, commit);
-        return commit ? null : Ops.Reshape(_head.Forward(h), [-1, CodebookSize]);
+        return Body.ForwardFrame(x, cache, commit);
+    }
+
+    /// <summary>Final hidden states (B, T, N, D) of a clip (everything but the head); see <see cref="Logits"/>.</summary>
+    public Tensor Hidden(int[] ids, Tensor actions_RL, int b, int t) => Body.Forward(Embed(ids, actions_RL, b, t));
+
+    /// <summary>
+    /// The head (Linear(D, K)) for inference, as MaskGIT uses it: logits only for the positions still masked,
+    /// computed in blocks by the workers that then sample them, so each block's logits never leave that core's
+    /// cache. Holds a packed copy of the head weights: make one per session (or per frame) and dispose it;
+    /// later weight updates are not seen.
+    /// </summary>
+    public HeadSampler CreateHeadSampler() => new(this);
+
+    /// <summary>See <see cref="CreateHeadSampler"/>.</summary>
+    public sealed unsafe class HeadSampler : IDisposable
+    {
+        private readonly DynamicsModel _model;
+        private readonly Engine.Kernels.Gemm.PackedB _weight;
+
+        internal HeadSampler(DynamicsModel model)
+        {
+            _model = model;
+            var w = model._head.Weight;                                         // (K, D)
+            _weight = Engine.Kernels.Gemm.PackB(true, w.Shape[1], w.Shape[0], w.Pointer, w.Shape[1]);
+        }
+
+        /// <summary>
+        /// One MaskGIT step (<see cref="MaskGit.Step(IRowLogits, int, Span{int}, Span{bool}, int, int, int, float, Rng)"/>)
+        /// for one frame whose final hidden states are rows <paramref name="firstRow"/>.. of <paramref name="hidden"/> (…, D).
+        /// </summary>
+        public int Step(Tensor hidden, int firstRow, Span<int> tokens, Span<bool> fixedMask, int step, int steps, float temperature, Rng rng)
+        {
+            int d = _model.Config.Dim;
+            if (hidden.Shape[^1] != d || (long)(firstRow + tokens.Length) * d > hidden.Size)
+                throw new ArgumentException($"hidden states {hidden.ShapeString} do not hold rows {firstRow}..{firstRow + tokens.Length} of width {d}");
+            var bias = _model._head.Bias;
+            var rows = new Rows(hidden.Pointer + (long)firstRow * d, d, _weight, bias is null ? null : bias.Pointer);
+            return MaskGit.Step(rows, _model.CodebookSize, tokens, fixedMask, _model.MaskId, step, steps, temperature, rng);
+        }
+
+        /// <summary>Frees the packed weights.</summary>
+        public void Dispose() => _weight.Dispose();
+
+        private sealed class Rows(float* hidden, int d, Engine.Kernels.Gemm.PackedB weight, float* bias) : IRowLogits
+        {
+            [ThreadStatic] private static float[]? _gathered;
+
+            public void Compute(ReadOnlySpan<int> rows, float* output)
+            {
+                int need = rows.Length * d;
+                if (_gathered is null || _gathered.Length < need) _gathered = GC.AllocateArray<float>(need, pinned: true);
+                fixed (float* a = _gathered)
+                {
+                    for (int r = 0; r < rows.Length; r++)
+                        new ReadOnlySpan<float>(hidden + (long)rows[r] * d, d).CopyTo(new Span<float>(a + (long)r * d, d));
+                    Engine.Kernels.Gemm.SgemmSerial(rows.Length, a, d, weight, output, weight.N, new Engine.Kernels.GemmEpilogue(bias, false, null, 0));
+                }
+            }
+        }
     }
 
     private Tensor Embed(int[] ids, Tensor actions_RL, int b, int t)

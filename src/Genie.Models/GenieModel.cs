@@ -89,15 +89,16 @@ public sealed class GenieModel : Module
         var actions = ActionVectors(actionIds);
         var fixedMask = new bool[b * n];
         var result = new int[b * n];
+        using var head = Dynamics.CreateHeadSampler();
         for (int step = 1; step <= s; step++)
         {
             using (new TensorScope())
             {
-                var logits = Dynamics.Logits(ids, actions, b, t + 1).Span;
+                var hidden = Dynamics.Hidden(ids, actions, b, t + 1);               // (B, t+1, N, D)
                 for (int c = 0; c < b; c++)
                 {
                     int frame = (c * (t + 1) + t) * n;
-                    MaskGit.Step(logits.Slice(frame * k, n * k), k, ids.AsSpan(frame, n), fixedMask.AsSpan(c * n, n), Dynamics.MaskId, step, s, tau, rng);
+                    head.Step(hidden, frame, ids.AsSpan(frame, n), fixedMask.AsSpan(c * n, n), step, s, tau, rng);
                 }
             }
         }
@@ -182,6 +183,7 @@ public sealed class GenieSession : IDisposable
     private readonly List<byte[]> _pixels = new();     // decoded frames (H, W, 3)
     private Rng _rng;
     private readonly ulong _seed;
+    private readonly DynamicsModel.HeadSampler _head;   // packed head weights: the model is frozen while playing
 
     /// <summary>MaskGIT steps per frame.</summary>
     public int Steps { get; set; }
@@ -201,6 +203,7 @@ public sealed class GenieSession : IDisposable
         Temperature = temperature ?? cfg.Dynamics.Temperature;
         _dynamics = new InferenceCache(model.Dynamics.Body, 1);
         _decoder = new InferenceCache(model.Tokenizer.Decoder, 1);
+        _head = model.Dynamics.CreateHeadSampler();
         int[] first;
         using (new TensorScope())
             first = model.Tokenizer.Encode(Patches.Tensor(prompt, 1, 1, cfg.Height, cfg.Width, cfg.Tokenizer.Patch));
@@ -233,14 +236,13 @@ public sealed class GenieSession : IDisposable
         var fixedMask = new bool[n];
         for (int s = 1; s <= Steps; s++)
         {
-            // Sample straight from the logits tensor (N·K floats): no managed copy per step.
+            // Logits only for the positions still masked, made and sampled block by block in the workers' caches.
             using (new TensorScope())
-                MaskGit.Step(model.Dynamics.FrameLogits(ids, actionVec, _dynamics, commit: false)!.Span, k, ids, fixedMask,
-                    model.Dynamics.MaskId, s, Steps, Temperature, _rng);
+                _head.Step(model.Dynamics.FrameHidden(ids, actionVec, _dynamics, commit: false), 0, ids, fixedMask, s, Steps, Temperature, _rng);
         }
         // The final frame joins the context, unless the next frame starts a new window: then its cache is
         // rebuilt from the ids anyway and this pass would be thrown away.
-        if (model.WindowStart(f + 1) == start) model.Dynamics.FrameLogits(ids, actionVec, _dynamics, commit: true);
+        if (model.WindowStart(f + 1) == start) model.Dynamics.FrameHidden(ids, actionVec, _dynamics, commit: true);
         else _dynamicsStart = -1;
         _frames.Add(ids);
         _actions.Add(action);
@@ -341,5 +343,6 @@ public sealed class GenieSession : IDisposable
     {
         _dynamics.Dispose();
         _decoder.Dispose();
+        _head.Dispose();
     }
 }

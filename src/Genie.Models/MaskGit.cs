@@ -26,29 +26,48 @@ public static class MaskGit
     public static unsafe int Step(ReadOnlySpan<float> logits, int codebook, Span<int> tokens, Span<bool> fixedMask, int maskId,
         int step, int steps, float temperature, Engine.Rng rng)
     {
+        if (logits.Length < (long)tokens.Length * codebook) throw new ArgumentException($"{logits.Length} logits do not cover {tokens.Length} tokens of {codebook} codes");
+        fixed (float* pl = logits)
+            return Step(new LogitRows(pl, codebook), codebook, tokens, fixedMask, maskId, step, steps, temperature, rng);
+    }
+
+    /// <summary>
+    /// The same step with the logits computed on demand, only for the positions still to sample:
+    /// <paramref name="rows"/> is asked for blocks of positions by the workers that sample them, so each block's
+    /// logits are made and used in one core's cache (see <see cref="DynamicsModel.HeadSampler"/>).
+    /// </summary>
+    public static unsafe int Step(IRowLogits rows, int codebook, Span<int> tokens, Span<bool> fixedMask, int maskId,
+        int step, int steps, float temperature, Engine.Rng rng)
+    {
+        using var _ = Engine.Diagnostics.Profiler.Measure("MaskGIT logits + sampling");
         int n = tokens.Length;
-        if (logits.Length < (long)n * codebook) throw new ArgumentException($"{logits.Length} logits do not cover {n} tokens of {codebook} codes");
         var sampled = new int[n];
         var confidence = new double[n];
         // The random numbers are drawn first, in token order, one per position still to sample: the positions
         // can then be sampled in parallel and the result depends on neither the thread count nor the order.
         var draws = new double[n];
+        var open = new List<int>(n);
         for (int i = 0; i < n; i++)
         {
-            if (fixedMask[i]) { sampled[i] = tokens[i]; confidence[i] = double.PositiveInfinity; }
-            else if (temperature > 0f) draws[i] = rng.NextDouble();
+            if (fixedMask[i]) { sampled[i] = tokens[i]; confidence[i] = double.PositiveInfinity; continue; }
+            open.Add(i);
+            if (temperature > 0f) draws[i] = rng.NextDouble();
         }
-        bool[] isFixed = fixedMask.ToArray();
-        fixed (float* pl = logits)
+        int[] todo = open.ToArray();
+        // Blocks of two 12-row register tiles; the blocks depend only on which positions are open.
+        Engine.Parallel.Workers.ForRange(todo.Length, 24, (s, e) =>
         {
-            float* lp = pl;
-            Engine.Parallel.Workers.ForRange(n, 16, (s, e) =>
+            float* block = Buffer.Get((long)(e - s) * codebook);
+            rows.Compute(new ReadOnlySpan<int>(todo, s, e - s), block);
+            for (int r = s; r < e; r++)
             {
-                var probs = new float[codebook];
-                for (int i = s; i < e; i++)
-                    if (!isFixed[i]) (sampled[i], confidence[i]) = Sample(new ReadOnlySpan<float>(lp + (long)i * codebook, codebook), probs, temperature, draws[i]);
-            });
-        }
+                int i = todo[r];
+                float* row = block + (long)(r - s) * codebook;
+                (sampled[i], confidence[i]) = temperature > 0f
+                    ? Engine.Kernels.Sampling.SampleRow(row, codebook, temperature, draws[i], Scratch.Get(codebook))
+                    : Greedy(new ReadOnlySpan<float>(row, codebook), new Span<float>(Scratch.Get(codebook), codebook));
+            }
+        });
         int stillMasked = MaskedAfter(n, step, steps);
         int keep = n - stillMasked;
         // The `keep` most confident positions become fixed; ties break towards the lower index.
@@ -63,42 +82,46 @@ public static class MaskGit
         return stillMasked;
     }
 
-    /// <summary>
-    /// One position: the code drawn from softmax(<paramref name="row"/> / τ) with the uniform number
-    /// <paramref name="draw"/> (or the argmax when τ ≤ 0), and its probability as the confidence.
-    /// </summary>
-    private static (int Code, double Confidence) Sample(ReadOnlySpan<float> row, Span<float> probs, float temperature, double draw)
+    // Per-thread buffers for a block's logits and one row's probabilities (grow-only, reused across steps).
+    [ThreadStatic] private static ThreadBuffer? _buffer, _scratch;
+    private static ThreadBuffer Buffer => _buffer ??= new ThreadBuffer();
+    private static ThreadBuffer Scratch => _scratch ??= new ThreadBuffer();
+
+    private sealed unsafe class ThreadBuffer
     {
-        int codebook = row.Length;
-        if (temperature <= 0f)
+        private float[] _data = [];
+        // Allocated on the pinned heap: the pointer stays valid while the array lives.
+        public float* Get(long floats)
         {
-            // Greedy: the argmax, with its untempered probability as the confidence.
-            int best = TensorPrimitives.IndexOfMax(row);
-            TensorPrimitives.Subtract(row, row[best], probs);
-            TensorPrimitives.Exp(probs, probs);
-            return (best, 1.0 / TensorPrimitives.Sum(probs));
+            if (_data.Length < floats) _data = GC.AllocateArray<float>((int)floats, pinned: true);
+            return (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_data));
         }
-        // p ∝ exp((logit − max) / τ), vectorised; the draw walks the cumulative sum in double, skipping whole
-        // vectors of codes whose mass stays below it.
-        TensorPrimitives.Subtract(row, TensorPrimitives.Max(row), probs);
-        TensorPrimitives.Multiply(probs, 1f / temperature, probs);
-        TensorPrimitives.Exp(probs, probs);
-        double z = TensorPrimitives.Sum(probs);
-        double u = draw * z, acc = 0;
-        int pick = -1, w = System.Numerics.Vector<float>.Count, k = 0;
-        for (; k < codebook && pick < 0; k += w)
-        {
-            int end = Math.Min(codebook, k + w);
-            if (end - k == w)
-            {
-                double chunk = System.Numerics.Vector.Sum(new System.Numerics.Vector<float>(probs.Slice(k, w)));
-                if (acc + chunk <= u) { acc += chunk; continue; }
-            }
-            for (int j = k; j < end; j++) { acc += probs[j]; if (u < acc) { pick = j; break; } }
-        }
-        // The float sum z and the running double sum can differ in the last bit; if u lands past the
-        // end, take the most probable code rather than whatever code happens to come last.
-        if (pick < 0) pick = TensorPrimitives.IndexOfMax(probs);
-        return (pick, probs[pick] / z);
     }
+
+    /// <summary>Rows of a logits matrix that is already there (N, K).</summary>
+    private sealed unsafe class LogitRows(float* logits, int codebook) : IRowLogits
+    {
+        public void Compute(ReadOnlySpan<int> rows, float* output)
+        {
+            for (int r = 0; r < rows.Length; r++)
+                new ReadOnlySpan<float>(logits + (long)rows[r] * codebook, codebook).CopyTo(new Span<float>(output + (long)r * codebook, codebook));
+        }
+    }
+
+    /// <summary>Greedy decoding of one position: the argmax, with its untempered probability as the confidence.</summary>
+    private static (int Code, double Confidence) Greedy(ReadOnlySpan<float> row, Span<float> probs)
+    {
+        int best = TensorPrimitives.IndexOfMax(row);
+        TensorPrimitives.Subtract(row, row[best], probs);
+        TensorPrimitives.Exp(probs, probs);
+        return (best, 1.0 / TensorPrimitives.Sum(probs));
+    }
+}
+
+/// <summary>Computes the logits of chosen positions of one frame, on demand (MaskGIT asks only for masked ones).</summary>
+public unsafe interface IRowLogits
+{
+    /// <summary>Writes the K logits of position <c>rows[r]</c> to <c>output + r·K</c> for every r. Called from
+    /// several worker threads at once, each with its own rows and output.</summary>
+    void Compute(ReadOnlySpan<int> rows, float* output);
 }

@@ -102,8 +102,12 @@ public static unsafe class Gemm
     /// </summary>
     public sealed class PackedB : IDisposable
     {
-        internal readonly int K, N, Bits;
+        internal readonly int Bits;
         internal float* Data;
+        /// <summary>Depth K of op(B).</summary>
+        public int K { get; }
+        /// <summary>Columns N of op(B).</summary>
+        public int N { get; }
         private readonly long _floats;
 
         internal PackedB(int k, int n, int bits, long floats)
