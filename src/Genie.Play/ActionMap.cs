@@ -56,6 +56,9 @@ public sealed record ActionMap
             }
             if (labels.Keys is { } k)
             {
+                // The file's keys replace the default arrow guesses (a key the file leaves out presses nothing),
+                // so no arrow ends up on a latent action that the labels name differently.
+                keys = Digits(count);
                 foreach (var (key, a) in k)
                 {
                     if ((uint)a >= (uint)count) throw new InvalidDataException($"{path}: key '{key}' maps to action {a}, outside [0, {count})");

@@ -46,6 +46,8 @@ public class PromptAndExportTests
         Assert.Equal("1 right", map.Names[1]);
         Assert.Equal(2, map.Keys["ArrowLeft"]);
         Assert.Equal(3, map.Keys["w"]);
+        Assert.False(map.Keys.ContainsKey("ArrowDown"), "the default arrow guesses must give way to the file's keys");
+        Assert.Equal(3, map.Keys["3"]);                                                    // digits stay
         File.WriteAllText(Path.Combine(dir.Path, "actions.json"), """{ "names": ["a", "b"] }""");
         Assert.Contains("names 2 actions", Assert.Throws<InvalidDataException>(() => ActionMap.ForLatent(4, dir.Path)).Message);
         File.WriteAllText(Path.Combine(dir.Path, "actions.json"), """{ "keys": { "x": 9 } }""");
