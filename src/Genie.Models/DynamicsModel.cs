@@ -131,18 +131,14 @@ public sealed class DynamicsModel : Module
 
         private sealed class Rows(float* hidden, int d, Engine.Kernels.Gemm.PackedB weight, float* bias) : IRowLogits
         {
-            [ThreadStatic] private static float[]? _gathered;
+            [ThreadStatic] private static Engine.Kernels.AlignedBuffer? _gathered;
 
             public void Compute(ReadOnlySpan<int> rows, float* output)
             {
-                int need = rows.Length * d;
-                if (_gathered is null || _gathered.Length < need) _gathered = GC.AllocateArray<float>(need, pinned: true);
-                fixed (float* a = _gathered)
-                {
-                    for (int r = 0; r < rows.Length; r++)
-                        new ReadOnlySpan<float>(hidden + (long)rows[r] * d, d).CopyTo(new Span<float>(a + (long)r * d, d));
-                    Engine.Kernels.Gemm.SgemmSerial(rows.Length, a, d, weight, output, weight.N, new Engine.Kernels.GemmEpilogue(bias, false, null, 0));
-                }
+                float* a = (_gathered ??= new()).Get((long)rows.Length * d);
+                for (int r = 0; r < rows.Length; r++)
+                    new ReadOnlySpan<float>(hidden + (long)rows[r] * d, d).CopyTo(new Span<float>(a + (long)r * d, d));
+                Engine.Kernels.Gemm.SgemmSerial(rows.Length, a, d, weight, output, weight.N, new Engine.Kernels.GemmEpilogue(bias, false, null, 0));
             }
         }
     }

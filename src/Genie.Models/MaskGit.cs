@@ -57,15 +57,16 @@ public static class MaskGit
         // Blocks of two 12-row register tiles; the blocks depend only on which positions are open.
         Engine.Parallel.Workers.ForRange(todo.Length, 24, (s, e) =>
         {
-            float* block = Buffer.Get((long)(e - s) * codebook);
+            float* block = (_block ??= new()).Get((long)(e - s) * codebook);
+            float* probs = (_probs ??= new()).Get(codebook);
             rows.Compute(new ReadOnlySpan<int>(todo, s, e - s), block);
             for (int r = s; r < e; r++)
             {
                 int i = todo[r];
                 float* row = block + (long)(r - s) * codebook;
                 (sampled[i], confidence[i]) = temperature > 0f
-                    ? Engine.Kernels.Sampling.SampleRow(row, codebook, temperature, draws[i], Scratch.Get(codebook))
-                    : Greedy(new ReadOnlySpan<float>(row, codebook), new Span<float>(Scratch.Get(codebook), codebook));
+                    ? Engine.Kernels.Sampling.SampleRow(row, codebook, temperature, draws[i], probs)
+                    : Greedy(new ReadOnlySpan<float>(row, codebook), new Span<float>(probs, codebook));
             }
         });
         int stillMasked = MaskedAfter(n, step, steps);
@@ -83,20 +84,7 @@ public static class MaskGit
     }
 
     // Per-thread buffers for a block's logits and one row's probabilities (grow-only, reused across steps).
-    [ThreadStatic] private static ThreadBuffer? _buffer, _scratch;
-    private static ThreadBuffer Buffer => _buffer ??= new ThreadBuffer();
-    private static ThreadBuffer Scratch => _scratch ??= new ThreadBuffer();
-
-    private sealed unsafe class ThreadBuffer
-    {
-        private float[] _data = [];
-        // Allocated on the pinned heap: the pointer stays valid while the array lives.
-        public float* Get(long floats)
-        {
-            if (_data.Length < floats) _data = GC.AllocateArray<float>((int)floats, pinned: true);
-            return (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_data));
-        }
-    }
+    [ThreadStatic] private static Engine.Kernels.AlignedBuffer? _block, _probs;
 
     /// <summary>Rows of a logits matrix that is already there (N, K).</summary>
     private sealed unsafe class LogitRows(float* logits, int codebook) : IRowLogits

@@ -103,29 +103,20 @@ public static partial class Ops
     /// </summary>
     public static Tensor Linear(Tensor x, Tensor w, Tensor? b)
     {
-        int inF = w.Shape[1], outF = w.Shape[0];
-        if (w.Rank != 2 || x.Shape[^1] != inF) throw new ArgumentException($"linear: input {x.ShapeString} does not match weight {w.ShapeString} (out, in)");
-        if (b is not null && (b.Rank != 1 || b.Shape[0] != outF)) throw new ArgumentException($"linear: bias {b.ShapeString} does not match weight {w.ShapeString}");
-        int rows = x.Size / inF;
-        var outShape = (int[])x.Shape.Clone();
-        outShape[^1] = outF;
+        if (!Tape.ShouldRecord(x, w, b)) return Linear(x, w, b, false, null); // inference: the bias joins the GEMM's store
+        var outShape = LinearOutputShape(x, w, b);
+        int inF = w.Shape[1], outF = w.Shape[0], rows = x.Size / inF;
         var y = Tensor.Empty(outShape);
         var be = x.Backend;
-        if (!Tape.ShouldRecord(x, w, b))
-        {
-            be.LinearFused(y, x, w, b, false, null); // inference: the bias joins the GEMM's store
-            return y;
-        }
         be.MatMul(y, x, w, new MatMulShape(false, true, 1, rows, outF, inF, 0, 0, 0), 1f, 0f);
         if (b is not null) be.AddRowVector(y, b);
-        if (Tape.ShouldRecord(x, w) || (b is not null && Tape.ShouldRecord(b)))
-            Tape.Record("linear", y, () =>
-            {
-                var dy = y.Grad!;
-                if (x.RequiresGrad) be.MatMul(x.GradOrZeros(), dy, w, new MatMulShape(false, false, 1, rows, inF, outF, 0, 0, 0), 1f, 1f);
-                if (w.RequiresGrad) be.MatMul(w.GradOrZeros(), dy, x, new MatMulShape(true, false, 1, outF, inF, rows, 0, 0, 0), 1f, 1f);
-                if (b is not null && b.RequiresGrad) be.SumRows(b.GradOrZeros(), dy);
-            });
+        Tape.Record("linear", y, () =>
+        {
+            var dy = y.Grad!;
+            if (x.RequiresGrad) be.MatMul(x.GradOrZeros(), dy, w, new MatMulShape(false, false, 1, rows, inF, outF, 0, 0, 0), 1f, 1f);
+            if (w.RequiresGrad) be.MatMul(w.GradOrZeros(), dy, x, new MatMulShape(true, false, 1, outF, inF, rows, 0, 0, 0), 1f, 1f);
+            if (b is not null && b.RequiresGrad) be.SumRows(b.GradOrZeros(), dy);
+        });
         return y;
     }
 
@@ -144,15 +135,21 @@ public static partial class Ops
             if (gelu) y = Gelu(y);
             return residual is null ? y : Add(residual, y);
         }
-        int inF = w.Shape[1], outF = w.Shape[0];
-        if (w.Rank != 2 || x.Shape[^1] != inF) throw new ArgumentException($"linear: input {x.ShapeString} does not match weight {w.ShapeString} (out, in)");
-        if (b is not null && (b.Rank != 1 || b.Shape[0] != outF)) throw new ArgumentException($"linear: bias {b.ShapeString} does not match weight {w.ShapeString}");
-        var outShape = (int[])x.Shape.Clone();
-        outShape[^1] = outF;
+        var outShape = LinearOutputShape(x, w, b);
         if (residual is not null && !residual.Shape.AsSpan().SequenceEqual(outShape))
             throw new ArgumentException($"linear: residual {residual.ShapeString} does not match the output ({string.Join(", ", outShape)})");
         var result = Tensor.Empty(outShape);
         x.Backend.LinearFused(result, x, w, b, gelu, residual);
         return result;
+    }
+
+    // (..., out) for x (..., in), w (out, in) and b (out) or null; a clear error when they do not fit.
+    private static int[] LinearOutputShape(Tensor x, Tensor w, Tensor? b)
+    {
+        if (w.Rank != 2 || x.Shape[^1] != w.Shape[1]) throw new ArgumentException($"linear: input {x.ShapeString} does not match weight {w.ShapeString} (out, in)");
+        if (b is not null && (b.Rank != 1 || b.Shape[0] != w.Shape[0])) throw new ArgumentException($"linear: bias {b.ShapeString} does not match weight {w.ShapeString}");
+        var outShape = (int[])x.Shape.Clone();
+        outShape[^1] = w.Shape[0];
+        return outShape;
     }
 }

@@ -5,7 +5,7 @@ namespace Genie.Engine.Kernels;
 /// (kernels keep them in <c>[ThreadStatic]</c> fields). After the first call of a given size no kernel
 /// allocates: the buffer is reused and only grows. Contents are not cleared.
 /// </summary>
-internal sealed unsafe class AlignedBuffer
+public sealed unsafe class AlignedBuffer
 {
     private float[] _array = [];
     private float* _ptr;

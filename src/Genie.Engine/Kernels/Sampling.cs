@@ -68,8 +68,7 @@ public static unsafe class Sampling
             for (int j = i; j < end; j++) { acc += e[j]; if (u < acc) return (j, e[j] / z); }
         }
         // Rounding can leave u at or past the end of the walk: take the most probable code then.
-        int best = 0;
-        for (int j = 1; j < k; j++) if (e[j] > e[best]) best = j;
+        int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(e, k));
         return (best, e[best] / z);
     }
 }
