@@ -194,6 +194,56 @@ public class TrainingTests
         Assert.Equal(2, greedy[0]);
     }
 
+    [Theory]
+    [InlineData(3, -5)]
+    [InlineData(-12, 0)]
+    [InlineData(0, 7)]
+    [InlineData(0, 0)]
+    public void ViewShift_RecoversTheShiftOfATexturedFrame(int dx, int dy)
+    {
+        const int h = 32, w = 40;
+        var rng = new Rng(3);
+        var a = new byte[h * w * 3];
+        for (int i = 0; i < a.Length; i++) a[i] = (byte)rng.NextInt(256);
+        // b shows a's content moved by (−dx, −dy): b(x − dx, y − dy) = a(x, y); what comes into view is new noise.
+        var b = new byte[a.Length];
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                for (int c = 0; c < 3; c++)
+                {
+                    int sx = x + dx, sy = y + dy;
+                    b[(y * w + x) * 3 + c] = sx >= 0 && sx < w && sy >= 0 && sy < h ? a[(sy * w + sx) * 3 + c] : (byte)rng.NextInt(256);
+                }
+        Assert.Equal((dx, dy), Metrics.ViewShift(a, b, h, w, 12));
+        Assert.Equal((-dx, -dy), Metrics.ViewShift(b, a, h, w, 12));
+        // A flat frame matches itself everywhere: the tie goes to no motion.
+        var flat = Enumerable.Repeat((byte)90, a.Length).ToArray();
+        Assert.Equal((0, 0), Metrics.ViewShift(flat, flat, h, w, 12));
+        Assert.Throws<ArgumentException>(() => Metrics.ViewShift(a, b.AsSpan(3).ToArray(), h, w, 12));
+    }
+
+    [Fact]
+    public void Controllability_HasOneRowPerLatentAction_WithSharesInRange()
+    {
+        var cfg = TestData.Tiny();
+        var model = new GenieModel(cfg, new Rng(4));
+        var rng = new Rng(5);
+        var prompts = Enumerable.Range(0, 2).Select(_ => TestData.MovingSquare(1, cfg.Height, rng).Frames).ToList();
+        var control = GenieEvaluation.ComputeControllability(model, prompts, steps: 3, seed: 1, samplingSteps: 2, radius: 4);
+        Assert.Equal(model.NumActions, control.Actions.Count);
+        Assert.Equal(Enumerable.Range(0, model.NumActions), control.Actions.Select(m => m.Action));
+        foreach (var m in control.Actions)
+        {
+            Assert.InRange(m.StillShare, 0, 1);
+            Assert.InRange(m.Agreement, 0.5, 1);   // two prompts: at least one of them is in the most common direction
+            Assert.InRange(Math.Abs(m.FirstRight) + Math.Abs(m.FirstUp) + Math.Abs(m.LaterRight) + Math.Abs(m.LaterUp), 0, 16);
+        }
+        // The same seed gives the same rollouts, so the same measurement.
+        var again = GenieEvaluation.ComputeControllability(model, prompts, steps: 3, seed: 1, samplingSteps: 2, radius: 4);
+        Assert.Equal(control.Actions, again.Actions);
+        Assert.Throws<ArgumentException>(() => GenieEvaluation.ComputeControllability(model, [], 3, 1));
+    }
+
     [Fact]
     public void NormalizedMutualInformation_IsOneForARelabelling_AndLowForIndependentLabels()
     {

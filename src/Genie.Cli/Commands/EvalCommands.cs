@@ -14,13 +14,19 @@ public static class EvalCommands
     public static void Register(List<Command> commands)
     {
         commands.Add(new Command("eval", "measure a trained world: tokenizer PSNR, Δt PSNR, action recovery (NMI)",
-            "usage: genie eval --run RUN [--data DIR] [--clips 64] [--t 4] [--seed 0] [--steps S] [--temperature T] [--json]\n" +
+            "usage: genie eval --run RUN [--data DIR] [--clips 64] [--t 4] [--seed 0] [--steps S] [--temperature T]\n" +
+            "                 [--control-prompts 6] [--control-frames 7] [--json]\n" +
             "  On validation clips of the dataset (the run's own unless --data):\n" +
             "  - tokenizer PSNR: reconstruction through the tokens, per frame, in [0, 1];\n" +
             "  - Δt PSNR = PSNR(x_t, x̂_t) − PSNR(x_t, x̂′_t): x̂ generated from x_1 with the latent actions the LAM infers\n" +
             "    from the real clip, x̂′ with uniformly random actions (same sampling seed); the paper reports t = 4;\n" +
             "  - for a world's dataset (true actions known): NMI between latent and true actions, and the accuracy\n" +
             "    after mapping each latent action to its most frequent true action.\n" +
+            "  - controllability in the frames: each latent action held for --control-frames frames from the first frame\n" +
+            "    of --control-prompts clips spread over the held-out set (0: skip), with the play page's sampler; the\n" +
+            "    view's motion between frames (best whole-pixel shift) gives, per action, the mean motion into the first\n" +
+            "    generated frame and per later frame (pixels right/up), the share of later frames that did not move, and\n" +
+            "    the share of prompts moving in the action's most common direction;\n" +
             "  RUN is a run of `genie train dynamics` (or `genie export`), or a tokenizer run (PSNR only).",
             Run));
     }
@@ -34,12 +40,15 @@ public static class EvalCommands
         ulong seed = (ulong)a.Int("seed", 0);
         int? steps = a.Get("steps") is null ? null : a.Int("steps", 25);
         float? temperature = a.Get("temperature") is null ? null : (float)a.Double("temperature", 1);
+        int controlPrompts = a.Int("control-prompts", 6), controlFrames = a.Int("control-frames", 7);
         bool json = a.Flag("json");
         int threads = a.Int("threads", Workers.ThreadCount);
         a.RejectUnknown();
         Workers.ThreadCount = threads;
         if (clips < 1) throw new UsageException("--clips must be at least 1");
         if (t < 2) throw new UsageException("--t must be at least 2");
+        if (controlPrompts < 0) throw new UsageException("--control-prompts must be 0 or more");
+        if (controlFrames < 2) throw new UsageException("--control-frames must be at least 2");
 
         var model = Path.Combine(Checkpoint.RequireLatest(run), "model.safetensors");
         var loaded = TryLoad(model, "genie");
@@ -74,6 +83,21 @@ public static class EvalCommands
             results[$"psnr_t{t}_inferred"] = Math.Round(delta.PsnrInferred, 3);
             results[$"psnr_t{t}_random"] = Math.Round(delta.PsnrRandom, 3);
             results[$"delta_psnr_t{t}"] = Math.Round(delta.Delta, 3);
+            if (controlPrompts > 0)
+            {
+                var firsts = batches.SelectMany(b => Enumerable.Range(0, b.BatchSize)
+                    .Select(c => b.Frames.AsSpan(c * b.ClipLength * config.Height * config.Width * 3, config.Height * config.Width * 3).ToArray())).ToList();
+                var prompts = Enumerable.Range(0, Math.Min(controlPrompts, firsts.Count)).Select(i => firsts[i * firsts.Count / Math.Min(controlPrompts, firsts.Count)]).ToList();
+                Console.Error.WriteLine($"measuring controllability ({genie.NumActions} actions × {prompts.Count} prompts × {controlFrames} frames)...");
+                var control = GenieEvaluation.ComputeControllability(genie, prompts, controlFrames, seed, steps, temperature);
+                results["control_still_share"] = Math.Round(control.StillShare, 3);
+                results["controllability"] = control.Actions.Select(m => new Dictionary<string, double>
+                {
+                    ["action"] = m.Action, ["first_right"] = Math.Round(m.FirstRight, 2), ["first_up"] = Math.Round(m.FirstUp, 2),
+                    ["later_right"] = Math.Round(m.LaterRight, 2), ["later_up"] = Math.Round(m.LaterUp, 2),
+                    ["still_share"] = Math.Round(m.StillShare, 3), ["agreement"] = Math.Round(m.Agreement, 3),
+                }).ToList();
+            }
             if (dataset.HasActions)
             {
                 var rec = GenieEvaluation.ComputeActionRecovery(genie.Lam, config, batches);
@@ -94,7 +118,18 @@ public static class EvalCommands
         }
         results["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1);
         if (json) Console.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
-        else foreach (var (k, v) in results) Console.WriteLine($"{k,-22} {(v is Dictionary<string, string> d ? string.Join(", ", d.Select(e => $"{e.Key}→{e.Value}")) : v)}");
+        else
+            foreach (var (k, v) in results)
+            {
+                if (v is List<Dictionary<string, double>> rows)
+                {
+                    Console.WriteLine($"{k,-22} view motion, pixels per frame (right, up): first frame | later frames | still | agreement");
+                    foreach (var r in rows)
+                        Console.WriteLine($"{"",-22} action {r["action"]}: ({r["first_right"],5:+0.0;-0.0}, {r["first_up"],5:+0.0;-0.0}) | " +
+                                          $"({r["later_right"],5:+0.0;-0.0}, {r["later_up"],5:+0.0;-0.0}) | {r["still_share"],4:P0} | {r["agreement"],4:P0}");
+                }
+                else Console.WriteLine($"{k,-22} {(v is Dictionary<string, string> d ? string.Join(", ", d.Select(e => $"{e.Key}→{e.Value}")) : v)}");
+            }
         return 0;
     }
 

@@ -22,6 +22,31 @@ public sealed record DeltaPsnr(double PsnrInferred, double PsnrRandom, int Clips
 /// <param name="Mapping">Latent action → true action used for the accuracy.</param>
 public sealed record ActionRecovery(double Nmi, double MappedAccuracy, int Transitions, Dictionary<int, int> Mapping);
 
+/// <summary>What one latent action does to the view when held, over rollouts from several prompt frames.</summary>
+/// <param name="Action">The latent action.</param>
+/// <param name="FirstRight">Mean view motion from the prompt to the first generated frame, pixels to the right.</param>
+/// <param name="FirstUp">The same, pixels up.</param>
+/// <param name="LaterRight">Mean view motion per frame over the following generated frames, pixels to the right.</param>
+/// <param name="LaterUp">The same, pixels up.</param>
+/// <param name="StillShare">Share of those following frames in which the view did not move at all.</param>
+/// <param name="Agreement">Share of prompts whose rollout moved in the action's most common direction (right/none/left ×
+/// up/none/down of the rollout's mean motion, half a pixel per frame or less counting as none).</param>
+public sealed record ActionMotion(int Action, double FirstRight, double FirstUp, double LaterRight, double LaterUp, double StillShare, double Agreement);
+
+/// <summary>
+/// Controllability seen in the frames: for every latent action, rollouts that hold it from each prompt, with the
+/// view's motion between consecutive frames measured by <see cref="Metrics.ViewShift"/>. In the platformer the
+/// camera follows the player, so this is the player's motion.
+/// </summary>
+/// <param name="Actions">One row per latent action.</param>
+/// <param name="Prompts">Prompt frames.</param>
+/// <param name="Steps">Frames generated per rollout.</param>
+public sealed record Controllability(IReadOnlyList<ActionMotion> Actions, int Prompts, int Steps)
+{
+    /// <summary>Share of generated frames after the first in which the view did not move, over all actions.</summary>
+    public double StillShare => Actions.Count == 0 ? 0 : Actions.Average(a => a.StillShare);
+}
+
 /// <summary>The paper's evaluation of a trained Genie on held-out clips.</summary>
 public static class GenieEvaluation
 {
@@ -63,6 +88,51 @@ public static class GenieEvaluation
             }
         }
         return new DeltaPsnr(count == 0 ? 0 : inferred / count, count == 0 ? 0 : random / count, count, t);
+    }
+
+    /// <summary>
+    /// Holds each latent action for <paramref name="steps"/> frames from each prompt frame (H, W, 3) with the
+    /// interactive sampler (<see cref="GenieSession"/>, the play page's), and measures how the view moves
+    /// (searching shifts up to <paramref name="radius"/> pixels). Every rollout uses sampling seed
+    /// <paramref name="seed"/>.
+    /// </summary>
+    public static Controllability ComputeControllability(GenieModel model, IReadOnlyList<byte[]> prompts, int steps, ulong seed,
+        int? samplingSteps = null, float? temperature = null, int radius = 12)
+    {
+        if (prompts.Count == 0) throw new ArgumentException("controllability needs at least one prompt frame");
+        if (steps < 2) throw new ArgumentOutOfRangeException(nameof(steps), "hold each action for at least 2 frames");
+        int h = model.Config.Height, w = model.Config.Width;
+        var rows = new List<ActionMotion>();
+        for (int a = 0; a < model.NumActions; a++)
+        {
+            double firstX = 0, firstY = 0, laterX = 0, laterY = 0;
+            int still = 0, later = 0;
+            var directions = new Dictionary<(int, int), int>();
+            foreach (var prompt in prompts)
+            {
+                using var session = new GenieSession(model, prompt, seed, samplingSteps, temperature);
+                var previous = session.CurrentFrame;
+                double sumX = 0, sumY = 0;
+                for (int i = 0; i < steps; i++)
+                {
+                    var frame = session.Step(a);
+                    var (dx, dy) = Metrics.ViewShift(previous, frame, h, w, radius);
+                    previous = frame;
+                    sumX += dx; sumY -= dy;
+                    if (i == 0) { firstX += dx; firstY -= dy; continue; }
+                    laterX += dx; laterY -= dy; later++;
+                    if (dx == 0 && dy == 0) still++;
+                }
+                var direction = (Direction(sumX / steps), Direction(sumY / steps));
+                directions[direction] = directions.GetValueOrDefault(direction) + 1;
+            }
+            int n = prompts.Count;
+            rows.Add(new ActionMotion(a, firstX / n, firstY / n, laterX / later, laterY / later, (double)still / later,
+                (double)directions.Values.Max() / n));
+        }
+        return new Controllability(rows, prompts.Count, steps);
+
+        static int Direction(double pixelsPerFrame) => pixelsPerFrame > 0.5 ? 1 : pixelsPerFrame < -0.5 ? -1 : 0;
     }
 
     /// <summary>Mean per-frame PSNR of the tokenizer's reconstruction (encode, quantise, decode) over clips.</summary>

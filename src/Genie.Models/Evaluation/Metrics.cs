@@ -25,6 +25,39 @@ public static class Metrics
     public static double PsnrFromMse(double mse) => mse <= 1e-10 ? 100 : 10 * Math.Log10(1 / mse);
 
     /// <summary>
+    /// How far the view moved from frame <paramref name="a"/> to frame <paramref name="b"/> (uint8, H×W×3), in
+    /// whole pixels, right and down: the offset (dx, dy), |dx|, |dy| ≤ <paramref name="radius"/>, for which
+    /// a(x, y) best matches b(x − dx, y − dy) in mean squared difference over the frames' overlap. In a world
+    /// whose camera follows the player this is the player's motion on screen. Ties go to the smaller offset, so a
+    /// featureless pair (or two equal frames) gives (0, 0).
+    /// </summary>
+    public static (int Dx, int Dy) ViewShift(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, int height, int width, int radius)
+    {
+        if (a.Length != height * width * 3 || b.Length != a.Length) throw new ArgumentException($"frames must both be {width}x{height}x3 bytes");
+        if (radius < 0 || radius >= Math.Min(height, width)) throw new ArgumentOutOfRangeException(nameof(radius), $"radius must be in [0, {Math.Min(height, width)})");
+        var offsets = new List<(int Dx, int Dy)>();
+        for (int dy = -radius; dy <= radius; dy++)
+            for (int dx = -radius; dx <= radius; dx++) offsets.Add((dx, dy));
+        offsets.Sort((p, q) => (Math.Abs(p.Dx) + Math.Abs(p.Dy)).CompareTo(Math.Abs(q.Dx) + Math.Abs(q.Dy)));
+        double best = double.PositiveInfinity;
+        var arg = (0, 0);
+        foreach (var (dx, dy) in offsets)
+        {
+            long se = 0;
+            int y0 = Math.Max(0, dy), y1 = height + Math.Min(0, dy), x0 = Math.Max(0, dx), x1 = width + Math.Min(0, dx);
+            for (int y = y0; y < y1; y++)
+            {
+                var ra = a.Slice((y * width + x0) * 3, (x1 - x0) * 3);
+                var rb = b.Slice(((y - dy) * width + x0 - dx) * 3, (x1 - x0) * 3);
+                for (int i = 0; i < ra.Length; i++) { int d = ra[i] - rb[i]; se += d * d; }
+            }
+            double mse = (double)se / ((y1 - y0) * (x1 - x0) * 3);
+            if (mse < best - 1e-9) { best = mse; arg = (dx, dy); }
+        }
+        return arg;
+    }
+
+    /// <summary>
     /// Normalised mutual information between two labelings, I(X;Y) / ((H(X) + H(Y)) / 2) (the arithmetic
     /// normalisation, scikit-learn's default). 1 when one labeling determines the other both ways, 0 when independent.
     /// </summary>
