@@ -246,7 +246,9 @@ public sealed class ClipLoader : IClipSource, IDisposable
     /// <summary>
     /// Fixed, deterministic windows for evaluation: each episode of the split (in index order) cut into
     /// windows of T frames starting at 0, <paramref name="stride"/> apart (default T: no overlap), in batches
-    /// of up to <paramref name="batchSize"/> (the last may be smaller), at most <paramref name="maxClips"/> clips.
+    /// of up to <paramref name="batchSize"/> (the last may be smaller). With <paramref name="maxClips"/> fewer
+    /// than the windows, that many are taken evenly spaced through the whole list, so they come from across the
+    /// split rather than from its first episodes.
     /// </summary>
     public static IEnumerable<ClipBatch> FixedWindows(Dataset dataset, DataSplit split, int clipLength, int batchSize, int? maxClips = null, int? stride = null)
     {
@@ -255,8 +257,10 @@ public sealed class ClipLoader : IClipSource, IDisposable
         if (step < 1) throw new ArgumentOutOfRangeException(nameof(stride), "stride must be positive");
         var windows = new List<(int, int)>();
         foreach (int ep in dataset.Split(split))
-            for (int s = 0; s + clipLength <= dataset.Episodes[ep].Length && windows.Count < (maxClips ?? int.MaxValue); s += step)
+            for (int s = 0; s + clipLength <= dataset.Episodes[ep].Length; s += step)
                 windows.Add((ep, s));
+        if (maxClips is int most && most < windows.Count)
+            windows = Enumerable.Range(0, Math.Max(0, most)).Select(i => windows[(int)((long)i * windows.Count / most)]).ToList();
         for (int i = 0; i < windows.Count; i += batchSize)
             yield return Assemble(dataset, windows.Skip(i).Take(batchSize).ToArray(), clipLength, null);
     }

@@ -255,6 +255,15 @@ public class DatasetTests
         Assert.Equal(expected, first.Sum(b => b.BatchSize));
         Assert.All(first, b => { Assert.All(b.Episodes, e => Assert.Contains(e, ds.Validation)); AssertClipsAreWholeAndAligned(ds, b); });
         Assert.Equal(3, ClipLoader.FixedWindows(ds, DataSplit.All, 4, 2, maxClips: 3).Sum(b => b.BatchSize));
+        // Fewer clips than windows: evenly spaced through the split, so the last episode is reached too.
+        var all = ClipLoader.FixedWindows(ds, DataSplit.All, 4, 64).SelectMany(b => b.Episodes.Zip(b.Starts)).ToList();
+        int some = Math.Max(2, all.Count / 3);
+        var spread = ClipLoader.FixedWindows(ds, DataSplit.All, 4, 2, maxClips: some).SelectMany(b => b.Episodes.Zip(b.Starts)).ToList();
+        Assert.Equal(some, spread.Count);
+        Assert.Equal(all[0], spread[0]);
+        Assert.Equal(all.Select(w => w.First).Max(), spread.Select(w => w.First).Max());
+        Assert.All(spread, w => Assert.Contains(w, all));
+        Assert.Equal(spread.Count, spread.Distinct().Count());
     }
 
     [Fact]
