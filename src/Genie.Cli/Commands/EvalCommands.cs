@@ -21,12 +21,12 @@ public static class EvalCommands
             "  - Δt PSNR = PSNR(x_t, x̂_t) − PSNR(x_t, x̂′_t): x̂ generated from x_1 with the latent actions the LAM infers\n" +
             "    from the real clip, x̂′ with uniformly random actions (same sampling seed); the paper reports t = 4;\n" +
             "  - for a world's dataset (true actions known): NMI between latent and true actions, and the accuracy\n" +
-            "    after mapping each latent action to its most frequent true action.\n" +
+            "    after mapping each latent action to its most frequent true action;\n" +
             "  - controllability in the frames: each latent action held for --control-frames frames from the first frame\n" +
             "    of --control-prompts clips spread over the held-out set (0: skip), with the play page's sampler; the\n" +
             "    view's motion between frames (best whole-pixel shift) gives, per action, the mean motion into the first\n" +
             "    generated frame and per later frame (pixels right/up), the share of later frames that did not move, and\n" +
-            "    the share of prompts moving in the action's most common direction;\n" +
+            "    the share of prompts moving in the action's most common direction.\n" +
             "  RUN is a run of `genie train dynamics` (or `genie export`), or a tokenizer run (PSNR only).",
             Run));
     }
