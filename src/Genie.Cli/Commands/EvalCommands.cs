@@ -85,9 +85,12 @@ public static class EvalCommands
             results[$"delta_psnr_t{t}"] = Math.Round(delta.Delta, 3);
             if (controlPrompts > 0)
             {
-                var firsts = batches.SelectMany(b => Enumerable.Range(0, b.BatchSize)
-                    .Select(c => b.Frames.AsSpan(c * b.ClipLength * config.Height * config.Width * 3, config.Height * config.Width * 3).ToArray())).ToList();
-                var prompts = Enumerable.Range(0, Math.Min(controlPrompts, firsts.Count)).Select(i => firsts[i * firsts.Count / Math.Min(controlPrompts, firsts.Count)]).ToList();
+                // The first frame of clips evenly spaced through the held-out clips.
+                int frameBytes = config.Height * config.Width * 3;
+                var firsts = batches.SelectMany(b => Enumerable.Range(0, b.BatchSize).Select(c => (Batch: b, Clip: c))).ToList();
+                int chosen = Math.Min(controlPrompts, count);
+                var prompts = Enumerable.Range(0, chosen).Select(i => firsts[i * count / chosen])
+                    .Select(f => f.Batch.Frames.AsSpan(f.Clip * f.Batch.ClipLength * frameBytes, frameBytes).ToArray()).ToList();
                 Console.Error.WriteLine($"measuring controllability ({genie.NumActions} actions × {prompts.Count} prompts × {controlFrames} frames)...");
                 var control = GenieEvaluation.ComputeControllability(genie, prompts, controlFrames, seed, steps, temperature);
                 results["control_still_share"] = Math.Round(control.StillShare, 3);
