@@ -94,11 +94,11 @@ public sealed class GenieModel : Module
         {
             using (new TensorScope())
             {
-                var hidden = Dynamics.Hidden(ids, actions, b, t + 1);               // (B, t+1, N, D)
+                var hidden = Dynamics.Hidden(ids, actions, b, t + 1);               // (B, t+1, N (+1 action token), D)
                 for (int c = 0; c < b; c++)
                 {
-                    int frame = (c * (t + 1) + t) * n;
-                    head.Step(hidden, frame, ids.AsSpan(frame, n), fixedMask.AsSpan(c * n, n), step, s, tau, rng);
+                    int frame = (c * (t + 1) + t) * n, row = (c * (t + 1) + t) * Dynamics.FrameRows + Dynamics.TokenOffset;
+                    head.Step(hidden, row, ids.AsSpan(frame, n), fixedMask.AsSpan(c * n, n), step, s, tau, rng);
                 }
             }
         }
@@ -108,13 +108,32 @@ public sealed class GenieModel : Module
 
     /// <summary>
     /// Generates <paramref name="frames"/> frames per clip from prompt frames (B, H, W, 3) and latent actions
-    /// (B, frames − 1). Returns uint8 video (B, frames, H, W, 3); frame 0 is the prompt's reconstruction.
-    /// Past T_max frames the context window slides.
+    /// (B, frames − 1) with the play sampler: one <see cref="GenieSession"/> per clip, clip c seeded with
+    /// <paramref name="seed"/> + c, so clip c's frames are exactly what the play page shows for that prompt, seed
+    /// and actions. Returns uint8 video (B, frames, H, W, 3); frame 0 is the prompt's reconstruction. Past T_max
+    /// frames the context window slides.
     /// </summary>
-    public byte[] Generate(byte[] prompts, int b, int[] actionIds, int frames, Rng rng, int? steps = null, float? temperature = null) =>
-        DecodeVideo(GenerateTokens(prompts, b, actionIds, frames, rng, steps, temperature), b, frames);
+    public byte[] Generate(byte[] prompts, int b, int[] actionIds, int frames, ulong seed, int? steps = null, float? temperature = null)
+    {
+        int frameBytes = Config.Height * Config.Width * 3;
+        if (prompts.Length != b * frameBytes) throw new ArgumentException($"{prompts.Length} prompt bytes are not {b} frames of {frameBytes}");
+        if (actionIds.Length != b * (frames - 1)) throw new ArgumentException($"{actionIds.Length} actions for {b} clips of {frames - 1} steps");
+        var video = new byte[(long)b * frames * frameBytes];
+        for (int c = 0; c < b; c++)
+        {
+            using var session = new GenieSession(this, prompts.AsSpan(c * frameBytes, frameBytes).ToArray(), seed + (ulong)c, steps, temperature);
+            for (int f = 1; f < frames; f++) session.Step(actionIds[c * (frames - 1) + f - 1]);
+            for (int f = 0; f < frames; f++) session.Frames[f].CopyTo(video, ((long)c * frames + f) * frameBytes);
+        }
+        return video;
+    }
 
-    /// <summary>Like <see cref="Generate"/>, but returns each clip's token ids (frames·N) instead of pixels.</summary>
+    /// <summary>
+    /// The plain reference sampler that <see cref="GenieSession"/> is tested against: each clip's token ids
+    /// (frames·N) from prompt frames and latent actions (B, frames − 1), recomputing the whole window at every
+    /// MaskGIT step (<see cref="SampleNextFrame"/>), one <paramref name="rng"/> for all clips. For B = 1 and
+    /// <c>new Rng(seed)</c> it gives the session's tokens for that seed.
+    /// </summary>
     public int[][] GenerateTokens(byte[] prompts, int b, int[] actionIds, int frames, Rng rng, int? steps = null, float? temperature = null)
     {
         int n = Tokenizer.Tokens, h = Config.Height, w = Config.Width, p = Config.Tokenizer.Patch, tmax = Config.MaxFrames;
@@ -223,32 +242,85 @@ public sealed class GenieSession : IDisposable
     public IReadOnlyList<int[]> Tokens => _frames;
 
     /// <summary>Takes latent action <paramref name="action"/> and returns the new frame (H, W, 3).</summary>
-    public byte[] Step(int action)
+    public byte[] Step(int action) => Append(SampleNext(action), action);
+
+    /// <summary>
+    /// Samples the tokens (N) of the frame that <paramref name="action"/> would lead to, without taking the step:
+    /// the session keeps its frames (only the sampler's random state advances). <see cref="Step"/> is
+    /// <c>Append(SampleNext(a), a)</c>.
+    /// </summary>
+    public int[] SampleNext(int action)
     {
         var model = _model;
-        int n = model.Tokenizer.Tokens, k = model.Dynamics.CodebookSize, f = _frames.Count;
-        int start = model.WindowStart(f);
+        int n = model.Tokenizer.Tokens, f = _frames.Count;
         using var _ = Tape.NoGrad();
         using var scope = new TensorScope();
         var actionVec = model.ActionVectors([action]);                       // (1, L_a); validates the action
-        EnsureDynamics(start, f);
+        EnsureDynamics(model.WindowStart(f), f);
         var ids = Enumerable.Repeat(model.Dynamics.MaskId, n).ToArray();
         var fixedMask = new bool[n];
         for (int s = 1; s <= Steps; s++)
         {
             // Logits only for the positions still masked, made and sampled block by block in the workers' caches.
             using (new TensorScope())
-                _head.Step(model.Dynamics.FrameHidden(ids, actionVec, _dynamics, commit: false), 0, ids, fixedMask, s, Steps, Temperature, _rng);
+                _head.Step(model.Dynamics.FrameHidden(ids, actionVec, _dynamics, commit: false), model.Dynamics.TokenOffset, ids, fixedMask, s, Steps, Temperature, _rng);
         }
-        // The final frame joins the context, unless the next frame starts a new window: then its cache is
-        // rebuilt from the ids anyway and this pass would be thrown away.
-        if (model.WindowStart(f + 1) == start) model.Dynamics.FrameHidden(ids, actionVec, _dynamics, commit: true);
+        return ids;
+    }
+
+    /// <summary>
+    /// Takes a step to a frame whose tokens are given (N ids, from <see cref="SampleNext"/> or from a real frame's
+    /// encoding: teacher forcing), reached by latent action <paramref name="action"/>; returns the decoded frame.
+    /// </summary>
+    public byte[] Append(int[] tokens, int action)
+    {
+        var model = _model;
+        int n = model.Tokenizer.Tokens, f = _frames.Count;
+        if (tokens.Length != n) throw new ArgumentException($"{tokens.Length} token ids are not one frame of {n}");
+        foreach (var id in tokens)
+            if ((uint)id >= (uint)model.Dynamics.CodebookSize) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {id} is outside the codebook [0, {model.Dynamics.CodebookSize})");
+        int start = model.WindowStart(f);
+        using var _ = Tape.NoGrad();
+        using var scope = new TensorScope();
+        var actionVec = model.ActionVectors([action]);
+        var ids = (int[])tokens.Clone();
+        // The frame joins the context, unless the next frame starts a new window: then its cache is rebuilt from
+        // the ids anyway and this pass would be thrown away.
+        if (model.WindowStart(f + 1) == start)
+        {
+            EnsureDynamics(start, f);
+            model.Dynamics.FrameHidden(ids, actionVec, _dynamics, commit: true);
+        }
         else _dynamicsStart = -1;
         _frames.Add(ids);
         _actions.Add(action);
         var frame = Decode(f);
         _pixels.Add(frame);
         return frame;
+    }
+
+    /// <summary>
+    /// Decodes tokens (N ids) as the frame that would follow the current one (H, W, 3), without taking the step:
+    /// shows what <see cref="SampleNext"/> sampled.
+    /// </summary>
+    public byte[] Preview(int[] tokens)
+    {
+        var cfg = _model.Config;
+        int f = _frames.Count;
+        if (tokens.Length != _model.Tokenizer.Tokens) throw new ArgumentException($"{tokens.Length} token ids are not one frame of {_model.Tokenizer.Tokens}");
+        if (_model.WindowStart(f) != _model.WindowStart(f - 1))
+        {
+            // The next frame starts a new window: decode it in that window without disturbing the session's cache.
+            int start = _model.WindowStart(f);
+            var ids = new int[(f - start + 1) * tokens.Length];
+            Window(start, f).CopyTo(ids, 0);
+            tokens.CopyTo(ids, (f - start) * tokens.Length);
+            var video = _model.DecodeVideo([ids], 1, f - start + 1);
+            return video.AsSpan(video.Length - cfg.Height * cfg.Width * 3).ToArray();
+        }
+        EnsureDecoder(_model.WindowStart(f), f);
+        using var scope = new TensorScope();
+        return Patches.Frames(_model.Tokenizer.DecodeFrame(tokens, _decoder, commit: false), cfg.Height, cfg.Width, cfg.Tokenizer.Patch);
     }
 
     /// <summary>True when the next <see cref="Step"/> starts by rebuilding a cache (a window slide).</summary>

@@ -100,15 +100,15 @@ public sealed class VideoTokenizer : Module
     }
 
     /// <summary>
-    /// Decodes the next frame's ids (B·N) given the frames in <paramref name="cache"/>, appending it:
-    /// (B, 1, N, P). One frame of compute. No gradient.
+    /// Decodes the next frame's ids (B·N) given the frames in <paramref name="cache"/>, appending it unless
+    /// <paramref name="commit"/> is false: (B, 1, N, P). One frame of compute. No gradient.
     /// </summary>
-    public Tensor DecodeFrame(int[] frameIds, InferenceCache cache)
+    public Tensor DecodeFrame(int[] frameIds, InferenceCache cache, bool commit = true)
     {
         using var _ = Tape.NoGrad();
         int b = cache.Batch;
         var x_B1ND = Ops.Reshape(_fromLatent.Forward(Quantizer.Lookup(frameIds)), [b, 1, Tokens, Config.Dim]);
-        return Ops.Sigmoid(_toPixels.Forward(Decoder.ForwardFrame(x_B1ND, cache, commit: true)));
+        return Ops.Sigmoid(_toPixels.Forward(Decoder.ForwardFrame(x_B1ND, cache, commit)));
     }
 
     /// <summary>Token ids (B·T·N) → reconstruction (B, T, N, P). No gradient.</summary>

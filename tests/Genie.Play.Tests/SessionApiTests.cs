@@ -85,7 +85,7 @@ public sealed class SessionApiTests : IAsyncLifetime
         var served = new List<byte[]> { PlayHost.FramePixels(s) };
         foreach (var a in actions) served.Add(PlayHost.FramePixels(await _host.StepAsync(id, a)));
 
-        var video = _host.Model.Generate(_host.Samples.Get(0), 1, actions, actions.Length + 1, new Rng(42));
+        var video = _host.Model.DecodeVideo(_host.Model.GenerateTokens(_host.Samples.Get(0), 1, actions, actions.Length + 1, new Rng(42)), 1, actions.Length + 1);
         int fb = 16 * 16 * 3;
         for (int f = 0; f < served.Count; f++)
             for (int i = 0; i < fb; i++)

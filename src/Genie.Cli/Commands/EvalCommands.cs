@@ -15,18 +15,24 @@ public static class EvalCommands
     {
         commands.Add(new Command("eval", "measure a trained world: tokenizer PSNR, Δt PSNR, action recovery (NMI)",
             "usage: genie eval --run RUN [--data DIR] [--clips 64] [--t 4] [--seed 0] [--steps S] [--temperature T]\n" +
-            "                 [--control-prompts 6] [--control-frames 7] [--json]\n" +
+            "                 [--control-prompts 6] [--control-frames 15] [--json]\n" +
             "  On validation clips of the dataset (the run's own unless --data):\n" +
             "  - tokenizer PSNR: reconstruction through the tokens, per frame, in [0, 1];\n" +
-            "  - Δt PSNR = PSNR(x_t, x̂_t) − PSNR(x_t, x̂′_t): x̂ generated from x_1 with the latent actions the LAM infers\n" +
-            "    from the real clip, x̂′ with uniformly random actions (same sampling seed); the paper reports t = 4;\n" +
+            "  - rollouts from the first frame of every clip for its whole length (16 frames) with the play sampler:\n" +
+            "    Δt PSNR = PSNR(x_t, x̂_t) − PSNR(x_t, x̂′_t), x̂ generated from x_1 with the latent actions the LAM infers\n" +
+            "    from the real clip, x̂′ with uniformly random actions (same sampling seed); the paper reports t = 4\n" +
+            "    (delta_psnr_curve: t = 2..16); the share of frames whose view moves in the real clip and in x̂\n" +
+            "    (rollout_moving_real, rollout_moving_generated) and, of the frames where the real view moves, the share\n" +
+            "    where x̂'s moves the same way (rollout_direction_agreement); the mean PSNR of each next frame sampled\n" +
+            "    from the real frames before it (next_frame_psnr_real_context) against x̂'s (next_frame_psnr_own_context);\n" +
             "  - for a world's dataset (true actions known): NMI between latent and true actions, and the accuracy\n" +
             "    after mapping each latent action to its most frequent true action;\n" +
             "  - controllability in the frames: each latent action held for --control-frames frames from the first frame\n" +
             "    of --control-prompts clips spread over the held-out set (0: skip), with the play page's sampler; the\n" +
             "    view's motion between frames (best whole-pixel shift) gives, per action, the mean motion into the first\n" +
             "    generated frame and per later frame (pixels right/up), the share of later frames that did not move, and\n" +
-            "    the share of prompts moving in the action's most common direction.\n" +
+            "    the share of prompts moving in the action's most common direction (control_agreement: its mean over\n" +
+            "    actions; control_still_share: the share of later frames that did not move, over all actions).\n" +
             "  RUN is a run of `genie train dynamics` (or `genie export`), or a tokenizer run (PSNR only).",
             Run));
     }
@@ -40,7 +46,7 @@ public static class EvalCommands
         ulong seed = (ulong)a.Int("seed", 0);
         int? steps = a.Get("steps") is null ? null : a.Int("steps", 25);
         float? temperature = a.Get("temperature") is null ? null : (float)a.Double("temperature", 1);
-        int controlPrompts = a.Int("control-prompts", 6), controlFrames = a.Int("control-frames", 7);
+        int controlPrompts = a.Int("control-prompts", 6), controlFrames = a.Int("control-frames", 15);
         bool json = a.Flag("json");
         int threads = a.Int("threads", Workers.ThreadCount);
         a.RejectUnknown();
@@ -78,11 +84,20 @@ public static class EvalCommands
             var (psnr, frames, codes) = GenieEvaluation.ComputeTokenizerPsnr(genie.Tokenizer, batches);
             results["tokenizer_psnr"] = Math.Round(psnr, 3);
             results["codes_used"] = codes;
-            Console.Error.WriteLine($"tokenizer PSNR {psnr:0.00} dB over {frames} frames; measuring Δ{t} PSNR ({count} clips × 2 rollouts)...");
-            var delta = GenieEvaluation.ComputeDeltaPsnr(genie, batches, t, seed, steps, temperature);
+            Console.Error.WriteLine($"tokenizer PSNR {psnr:0.00} dB over {frames} frames; rolling out {count} clips of {length} frames (inferred, random and real-context)...");
+            var bar = new ProgressBar("eval rollouts", count, "clips");
+            var rollouts = GenieEvaluation.ComputeRollouts(genie, batches, seed, steps, temperature, progress: done => bar.Report(done));
+            bar.Done(count);
+            var delta = rollouts.At(t);
             results[$"psnr_t{t}_inferred"] = Math.Round(delta.PsnrInferred, 3);
             results[$"psnr_t{t}_random"] = Math.Round(delta.PsnrRandom, 3);
             results[$"delta_psnr_t{t}"] = Math.Round(delta.Delta, 3);
+            results["delta_psnr_curve"] = rollouts.DeltaCurve.Select(v => Math.Round(v, 3)).ToList();
+            results["rollout_moving_real"] = Math.Round(rollouts.Motion.MovingRealShare, 3);
+            results["rollout_moving_generated"] = Math.Round(rollouts.Motion.MovingGeneratedShare, 3);
+            results["rollout_direction_agreement"] = Math.Round(rollouts.Motion.DirectionAgreement, 3);
+            results["next_frame_psnr_real_context"] = Math.Round(rollouts.NextFramePsnrRealContext, 3);
+            results["next_frame_psnr_own_context"] = Math.Round(rollouts.NextFramePsnrOwnContext, 3);
             if (controlPrompts > 0)
             {
                 // The first frame of clips evenly spaced through the held-out clips.
@@ -94,6 +109,7 @@ public static class EvalCommands
                 Console.Error.WriteLine($"measuring controllability ({genie.NumActions} actions × {prompts.Count} prompts × {controlFrames} frames)...");
                 var control = GenieEvaluation.ComputeControllability(genie, prompts, controlFrames, seed, steps, temperature);
                 results["control_still_share"] = Math.Round(control.StillShare, 3);
+                results["control_agreement"] = Math.Round(control.Agreement, 3);
                 results["controllability"] = control.Actions.Select(m => new Dictionary<string, double>
                 {
                     ["action"] = m.Action, ["first_right"] = Math.Round(m.FirstRight, 2), ["first_up"] = Math.Round(m.FirstUp, 2),
@@ -126,12 +142,17 @@ public static class EvalCommands
             {
                 if (v is List<Dictionary<string, double>> rows)
                 {
-                    Console.WriteLine($"{k,-22} view motion, pixels per frame (right, up): first frame | later frames | still | agreement");
+                    Console.WriteLine($"{k,-30} view motion, pixels per frame (right, up): first frame | later frames | still | agreement");
                     foreach (var r in rows)
-                        Console.WriteLine($"{"",-22} action {r["action"]}: ({r["first_right"],5:+0.0;-0.0}, {r["first_up"],5:+0.0;-0.0}) | " +
+                        Console.WriteLine($"{"",-30} action {r["action"]}: ({r["first_right"],5:+0.0;-0.0}, {r["first_up"],5:+0.0;-0.0}) | " +
                                           $"({r["later_right"],5:+0.0;-0.0}, {r["later_up"],5:+0.0;-0.0}) | {r["still_share"],4:P0} | {r["agreement"],4:P0}");
                 }
-                else Console.WriteLine($"{k,-22} {(v is Dictionary<string, string> d ? string.Join(", ", d.Select(e => $"{e.Key}→{e.Value}")) : v)}");
+                else Console.WriteLine($"{k,-30} {v switch
+                {
+                    Dictionary<string, string> d => string.Join(", ", d.Select(e => $"{e.Key}→{e.Value}")),
+                    List<double> list => string.Join(" ", list.Select(x => x.ToString("0.00"))),
+                    _ => v,
+                }}");
             }
         return 0;
     }

@@ -45,6 +45,31 @@ public sealed record Controllability(IReadOnlyList<ActionMotion> Actions, int Pr
 {
     /// <summary>Share of generated frames after the first in which the view did not move, over all actions.</summary>
     public double StillShare => Actions.Count == 0 ? 0 : Actions.Average(a => a.StillShare);
+    /// <summary>Mean over latent actions of <see cref="ActionMotion.Agreement"/>: how consistently each action means one motion.</summary>
+    public double Agreement => Actions.Count == 0 ? 0 : Actions.Average(a => a.Agreement);
+}
+
+/// <summary>
+/// Autoregressive rollouts against the real clips they start from (<see cref="GenieEvaluation.ComputeRollouts"/>).
+/// Frames are 1-based as in the paper: frame 1 is the prompt, frames 2..T are generated.
+/// </summary>
+/// <param name="PsnrInferred">Mean PSNR(x_t, x̂_t) for t = 2..T (index t − 2): x̂ generated from x_1 with the latent actions the LAM infers from the real clip.</param>
+/// <param name="PsnrRandom">The same with uniformly random latent actions (same sampling seed).</param>
+/// <param name="PsnrRealContext">Mean PSNR of frame t generated from the real frames 1..t−1 (teacher forcing), for t = 2..T.</param>
+/// <param name="Motion">The view's motion in the inferred-action rollouts against the real clips, over every transition.</param>
+/// <param name="Clips">Clips rolled out.</param>
+public sealed record RolloutEvaluation(double[] PsnrInferred, double[] PsnrRandom, double[] PsnrRealContext, MotionComparison Motion, int Clips)
+{
+    /// <summary>Frames per rollout T (the prompt counts as one).</summary>
+    public int Frames => PsnrInferred.Length + 1;
+    /// <summary>Δ_t PSNR for t = 2..T (index t − 2).</summary>
+    public double[] DeltaCurve => PsnrInferred.Zip(PsnrRandom, (a, b) => a - b).ToArray();
+    /// <summary>Δ_t PSNR at frame t (2 ≤ t ≤ T) as the paper's one-number figure.</summary>
+    public DeltaPsnr At(int t) => new(PsnrInferred[t - 2], PsnrRandom[t - 2], Clips, t);
+    /// <summary>Mean PSNR of the next frame generated from the real frames before it, over frames 2..T.</summary>
+    public double NextFramePsnrRealContext => PsnrRealContext.Average();
+    /// <summary>Mean PSNR of the next frame generated from the model's own frames before it (the inferred-action rollout), over frames 2..T.</summary>
+    public double NextFramePsnrOwnContext => PsnrInferred.Average();
 }
 
 /// <summary>The paper's evaluation of a trained Genie on held-out clips.</summary>
@@ -77,8 +102,8 @@ public static class GenieEvaluation
                 latent = model.Lam.InferActions(Patches.Tensor(first, b, t, h, w, cfg.Lam.Patch));   // (B·(t−1))
             var randomActions = new int[latent.Length];
             for (int i = 0; i < randomActions.Length; i++) randomActions[i] = actionRng.NextInt(a);
-            var withInferred = model.Generate(prompts, b, latent, t, new Rng(seed), steps, temperature);
-            var withRandom = model.Generate(prompts, b, randomActions, t, new Rng(seed), steps, temperature);
+            var withInferred = model.Generate(prompts, b, latent, t, seed, steps, temperature);
+            var withRandom = model.Generate(prompts, b, randomActions, t, seed, steps, temperature);
             for (int c = 0; c < b; c++)
             {
                 var real = first.AsSpan((c * t + t - 1) * frameBytes, frameBytes);
@@ -88,6 +113,70 @@ public static class GenieEvaluation
             }
         }
         return new DeltaPsnr(count == 0 ? 0 : inferred / count, count == 0 ? 0 : random / count, count, t);
+    }
+
+    /// <summary>
+    /// Rolls out every clip from its first frame for its whole length with the play sampler (clip i of the
+    /// enumeration seeded with <paramref name="seed"/> + i): once with the latent actions the LAM infers from the
+    /// real clip, once with uniformly random ones (same sampling seed), and once teacher-forced (each next frame
+    /// sampled from the real frames before it, with the inferred action). Measures PSNR per frame against the real
+    /// clip, and the view's motion (<see cref="Metrics.ViewShift"/>, shifts up to <paramref name="radius"/>) of the
+    /// inferred-action rollout against the real clip's. <paramref name="progress"/> is told after each clip.
+    /// </summary>
+    public static RolloutEvaluation ComputeRollouts(GenieModel model, IEnumerable<ClipBatch> clips, ulong seed, int? steps = null, float? temperature = null,
+        int radius = 12, Action<int>? progress = null)
+    {
+        var cfg = model.Config;
+        int h = cfg.Height, w = cfg.Width, a = model.NumActions, frameBytes = h * w * 3, n = model.Tokenizer.Tokens;
+        double[]? inferred = null, random = null, realContext = null;
+        var motion = new MotionComparison();
+        var actionRng = new Rng(seed ^ 0xAC7);
+        int count = 0;
+        foreach (var batch in clips)
+        {
+            int t = batch.ClipLength;
+            if (t < 2) throw new ArgumentException($"rollouts need clips of at least 2 frames, got {t}");
+            if (inferred is null) { inferred = new double[t - 1]; random = new double[t - 1]; realContext = new double[t - 1]; }
+            else if (inferred.Length != t - 1) throw new ArgumentException("every clip must have the same length");
+            int[] latent, realIds;
+            using (new TensorScope())
+            {
+                latent = model.Lam.InferActions(Patches.Tensor(batch.Frames, batch.BatchSize, t, h, w, cfg.Lam.Patch));   // (B·(t−1))
+                realIds = model.Tokenizer.Encode(Patches.Tensor(batch.Frames, batch.BatchSize, t, h, w, cfg.Tokenizer.Patch));
+            }
+            for (int c = 0; c < batch.BatchSize; c++, count++)
+            {
+                var real = batch.Frames.AsSpan(c * t * frameBytes, t * frameBytes).ToArray();
+                var prompt = real.AsSpan(0, frameBytes).ToArray();
+                var acts = latent.AsSpan(c * (t - 1), t - 1).ToArray();
+                var randomActs = new int[t - 1];
+                for (int i = 0; i < randomActs.Length; i++) randomActs[i] = actionRng.NextInt(a);
+                ulong clipSeed = seed + (ulong)count;
+                var withInferred = model.Generate(prompt, 1, acts, t, clipSeed, steps, temperature);
+                var withRandom = model.Generate(prompt, 1, randomActs, t, clipSeed, steps, temperature);
+                var realShift = new (int, int)[t - 1];
+                var generatedShift = new (int, int)[t - 1];
+                using (var forced = new GenieSession(model, prompt, clipSeed, steps, temperature))
+                {
+                    for (int f = 1; f < t; f++)
+                    {
+                        var x = real.AsSpan(f * frameBytes, frameBytes);
+                        inferred![f - 1] += Metrics.Psnr(x, withInferred.AsSpan(f * frameBytes, frameBytes));
+                        random![f - 1] += Metrics.Psnr(x, withRandom.AsSpan(f * frameBytes, frameBytes));
+                        realContext![f - 1] += Metrics.Psnr(x, forced.Preview(forced.SampleNext(acts[f - 1])));
+                        forced.Append(realIds.AsSpan(((c * t) + f) * n, n).ToArray(), acts[f - 1]);
+                        realShift[f - 1] = Metrics.ViewShift(real.AsSpan((f - 1) * frameBytes, frameBytes), x, h, w, radius);
+                        generatedShift[f - 1] = Metrics.ViewShift(withInferred.AsSpan((f - 1) * frameBytes, frameBytes),
+                            withInferred.AsSpan(f * frameBytes, frameBytes), h, w, radius);
+                    }
+                }
+                motion += Metrics.CompareMotion(realShift, generatedShift);
+                progress?.Invoke(count + 1);
+            }
+        }
+        if (inferred is null) throw new ArgumentException("no clips to roll out");
+        for (int i = 0; i < inferred.Length; i++) { inferred[i] /= count; random![i] /= count; realContext![i] /= count; }
+        return new RolloutEvaluation(inferred, random!, realContext!, motion, count);
     }
 
     /// <summary>

@@ -58,6 +58,27 @@ public static class Metrics
     }
 
     /// <summary>
+    /// Compares the view's motion in a generated rollout with the real clip's, transition by transition
+    /// (<see cref="ViewShift"/> of consecutive frames of each): the share of transitions that move in each, and of
+    /// the transitions where the real view moves, the share where the generated one moves the same way (the signs
+    /// of the horizontal and of the vertical motion both match). Returns the counts, so clips can be pooled.
+    /// </summary>
+    public static MotionComparison CompareMotion(IReadOnlyList<(int Dx, int Dy)> real, IReadOnlyList<(int Dx, int Dy)> generated)
+    {
+        if (real.Count != generated.Count) throw new ArgumentException($"{real.Count} real transitions against {generated.Count} generated ones");
+        int movingReal = 0, movingGenerated = 0, agree = 0;
+        for (int i = 0; i < real.Count; i++)
+        {
+            bool r = real[i] != (0, 0), g = generated[i] != (0, 0);
+            if (g) movingGenerated++;
+            if (!r) continue;
+            movingReal++;
+            if (Math.Sign(real[i].Dx) == Math.Sign(generated[i].Dx) && Math.Sign(real[i].Dy) == Math.Sign(generated[i].Dy)) agree++;
+        }
+        return new MotionComparison(real.Count, movingReal, movingGenerated, agree);
+    }
+
+    /// <summary>
     /// Normalised mutual information between two labelings, I(X;Y) / ((H(X) + H(Y)) / 2) (the arithmetic
     /// normalisation, scikit-learn's default). 1 when one labeling determines the other both ways, 0 when independent.
     /// </summary>
@@ -98,4 +119,22 @@ public static class Metrics
         for (int i = 0; i < latent.Length; i++) if (mapping[latent[i]] == truth[i]) right++;
         return (latent.Length == 0 ? 0 : (double)right / latent.Length, mapping);
     }
+}
+
+/// <summary>Counts from <see cref="Metrics.CompareMotion"/>; add them to pool clips.</summary>
+/// <param name="Transitions">Transitions compared.</param>
+/// <param name="MovingReal">Transitions in which the real view moves.</param>
+/// <param name="MovingGenerated">Transitions in which the generated view moves.</param>
+/// <param name="SameDirection">Transitions in which the real view moves and the generated one moves the same way.</param>
+public readonly record struct MotionComparison(int Transitions, int MovingReal, int MovingGenerated, int SameDirection)
+{
+    /// <summary>Share of transitions in which the real view moves.</summary>
+    public double MovingRealShare => Transitions == 0 ? 0 : (double)MovingReal / Transitions;
+    /// <summary>Share of transitions in which the generated view moves.</summary>
+    public double MovingGeneratedShare => Transitions == 0 ? 0 : (double)MovingGenerated / Transitions;
+    /// <summary>Of the transitions in which the real view moves, the share where the generated one moves the same way.</summary>
+    public double DirectionAgreement => MovingReal == 0 ? 0 : (double)SameDirection / MovingReal;
+    /// <summary>The counts of two comparisons together.</summary>
+    public static MotionComparison operator +(MotionComparison a, MotionComparison b) =>
+        new(a.Transitions + b.Transitions, a.MovingReal + b.MovingReal, a.MovingGenerated + b.MovingGenerated, a.SameDirection + b.SameDirection);
 }
