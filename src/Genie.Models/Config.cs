@@ -77,6 +77,27 @@ public sealed record DynamicsConfig
     public float MaskMin { get; init; } = 0.5f;
     /// <summary>Upper bound of the per-clip mask rate.</summary>
     public float MaskMax { get; init; } = 1.0f;
+    /// <summary>
+    /// How the latent action enters: "add" (the paper: Linear(L_a, D)(a_t) added to every token of frame t+1) or
+    /// "token" (one extra token per frame, prepended, whose output is dropped before the head; frame 1 gets a learned
+    /// "no action" token; p-doom/jasmine).
+    /// </summary>
+    public string ActionConditioning { get; init; } = "add";
+    /// <summary>
+    /// Which frames training masks: "clip" (the paper: every frame after the first at the clip's rate r) or
+    /// "prefix" (a frame k drawn per clip from 2..T; frames before it stay complete and frames k..T are masked at
+    /// rate r, so training also shows complete past frames before a masked one, as play does).
+    /// </summary>
+    public string Masking { get; init; } = "clip";
+    /// <summary>
+    /// Context corruption (GameNGen's noise augmentation, in token space): during training a level c ~ U(0, max) is
+    /// drawn per clip and each unmasked token of frames 2..T is replaced by a random code with probability c; the
+    /// model is told c through a learned embedding of its bucket (one of <see cref="CorruptBuckets"/>) added to every
+    /// token. Play uses bucket 0. 0 turns it off (no embedding).
+    /// </summary>
+    public float CorruptMax { get; init; } = 0f;
+    /// <summary>Buckets of the corruption level's embedding.</summary>
+    public const int CorruptBuckets = 8;
     /// <summary>MaskGIT steps S per generated frame.</summary>
     public int SamplingSteps { get; init; } = 25;
     /// <summary>Sampling temperature τ.</summary>
@@ -157,6 +178,9 @@ public sealed record GenieConfig
         Need(TrainTokenizer.ClipLength >= 1 && TrainTokenizer.ClipLength <= MaxFrames, "train_tokenizer.clip_length must be in [1, max_frames]");
         Need(TrainDynamics.ClipLength >= 2 && TrainDynamics.ClipLength <= MaxFrames, "train_dynamics.clip_length must be in [2, max_frames]");
         Need(Dynamics.MaskMin >= 0 && Dynamics.MaskMin <= Dynamics.MaskMax && Dynamics.MaskMax <= 1, "need 0 ≤ dynamics.mask_min ≤ dynamics.mask_max ≤ 1");
+        Need(Dynamics.ActionConditioning is "add" or "token", $"dynamics.action_conditioning must be \"add\" or \"token\", got \"{Dynamics.ActionConditioning}\"");
+        Need(Dynamics.Masking is "clip" or "prefix", $"dynamics.masking must be \"clip\" or \"prefix\", got \"{Dynamics.Masking}\"");
+        Need(Dynamics.CorruptMax >= 0 && Dynamics.CorruptMax <= 1, "dynamics.corrupt_max must be in [0, 1]");
         Need(Lam.NumActions >= 1 && Tokenizer.CodebookSize >= 2, "codebooks need at least one action and two tokens");
         Need(Lam.Window == 0 || (Lam.Window >= 2 && Lam.Window <= MaxFrames), "lam.window must be 0 (the whole clip) or in [2, max_frames]");
         Need(Dynamics.WindowHop >= 1 && Dynamics.WindowHop <= Math.Max(1, MaxFrames - 1), "dynamics.window_hop must be in [1, max_frames − 1]");

@@ -25,6 +25,8 @@ public sealed class DynamicsModel : Module
     private readonly Tensor _embed;        // (K + 1, D)
     private readonly Linear _actionEmbed;  // L_a → D
     private readonly Linear _head;         // D → K
+    private readonly Tensor? _corruptEmbed;  // (CorruptBuckets, D), only with corrupt_max > 0
+    private readonly Tensor? _noAction;      // (1, D): frame 1's action token, only with action_conditioning "token"
 
     /// <summary>The transformer body.</summary>
     public STTransformer Body { get; }
@@ -36,6 +38,10 @@ public sealed class DynamicsModel : Module
     public int Tokens { get; }
     /// <summary>The MASK id (= K).</summary>
     public int MaskId => CodebookSize;
+    /// <summary>Rows of the body's hidden states before a frame's first token: 1 with an action token, else 0.</summary>
+    public int TokenOffset { get; }
+    /// <summary>Rows of the body's hidden states per frame: N, plus the action token if there is one.</summary>
+    public int FrameRows => Tokens + TokenOffset;
 
     /// <summary>Builds the model for a tokenizer with <paramref name="tokens"/> tokens per frame.</summary>
     public DynamicsModel(GenieConfig config, int tokens, Rng rng)
@@ -46,16 +52,26 @@ public sealed class DynamicsModel : Module
         Tokens = tokens;
         _embed = Param("token_embed", [CodebookSize + 1, c.Dim], decay: true, t => Init.Normal(t, rng, Initializers.Std));
         _actionEmbed = Child("action_embed", new Linear(config.Lam.LatentDim, c.Dim, rng));
-        Body = Child("body", new STTransformer(c.Dim, c.Heads, c.Depth, tokens, config.MaxFrames, c.QkNorm, rng));
+        TokenOffset = c.ActionConditioning == "token" ? 1 : 0;
+        Body = Child("body", new STTransformer(c.Dim, c.Heads, c.Depth, tokens + TokenOffset, config.MaxFrames, c.QkNorm, rng));
         _head = Child("head", new Linear(c.Dim, CodebookSize, rng));
+        if (TokenOffset == 1)
+            _noAction = Param("no_action", [1, c.Dim], decay: false, t => Init.Normal(t, rng, Initializers.Std));
+        if (c.CorruptMax > 0)
+            _corruptEmbed = Param("corrupt_embed", [DynamicsConfig.CorruptBuckets, c.Dim], decay: false, t => Init.Normal(t, rng, Initializers.Std));
     }
 
     /// <summary>
     /// Logits (B·T·N, K) for input ids (B·T·N, MASK allowed) and actions (B·(T−1), L_a), where action row
     /// b·(T−1) + t conditions frame t+1 (0-based: frame t+1 of clip b gets a_t).
     /// </summary>
-    public Tensor Logits(int[] ids, Tensor actions_RL, int b, int t) =>
-        Ops.Reshape(_head.Forward(Body.Forward(Embed(ids, actions_RL, b, t))), [-1, CodebookSize]);
+    public Tensor Logits(int[] ids, Tensor actions_RL, int b, int t) => LevelLogits(ids, actions_RL, b, t, null);
+
+    private Tensor LevelLogits(int[] ids, Tensor actions_RL, int b, int t, int[]? levels) =>
+        Ops.Reshape(_head.Forward(FrameTokens(Body.Forward(Embed(ids, actions_RL, b, t, levels)))), [-1, CodebookSize]);
+
+    // Hidden states (B, T, N + offset, D) → the frames' own tokens (B, T, N, D): the action token is dropped.
+    private Tensor FrameTokens(Tensor h) => TokenOffset == 0 ? h : Ops.Slice(h, 2, TokenOffset, Tokens);
 
     /// <summary>
     /// Fills <paramref name="cache"/> with a context of T frames: ids (B·T·N, no MASK) and actions
@@ -72,23 +88,26 @@ public sealed class DynamicsModel : Module
     public Tensor? FrameLogits(int[] frameIds, Tensor action_BL, Nn.InferenceCache cache, bool commit)
     {
         var h = FrameHidden(frameIds, action_BL, cache, commit);
-        return commit ? null : Ops.Reshape(_head.Forward(h), [-1, CodebookSize]);
+        return commit ? null : Ops.Reshape(_head.Forward(FrameTokens(h)), [-1, CodebookSize]);
     }
 
     /// <summary>
-    /// Like <see cref="FrameLogits"/>, but stops before the head: the final hidden states (B, 1, N, D) of the next
-    /// frame, for <see cref="HeadSampler"/> to turn into logits only where MaskGIT needs them.
+    /// Like <see cref="FrameLogits"/>, but stops before the head: the final hidden states (B, 1, <see cref="FrameRows"/>, D)
+    /// of the next frame (its tokens start at row <see cref="TokenOffset"/>), for <see cref="HeadSampler"/> to turn into
+    /// logits only where MaskGIT needs them.
     /// </summary>
     public Tensor FrameHidden(int[] frameIds, Tensor action_BL, Nn.InferenceCache cache, bool commit)
     {
         int b = cache.Batch, d = Config.Dim;
         if (frameIds.Length != b * Tokens) throw new ArgumentException($"{frameIds.Length} ids are not {b} frames of {Tokens} tokens");
         var x = Ops.Embedding(_embed, frameIds, b, 1, Tokens);
-        x = Ops.Add(x, Ops.Reshape(_actionEmbed.Forward(action_BL), [b, 1, 1, d]));
+        var a_B11D = Ops.Reshape(_actionEmbed.Forward(action_BL), [b, 1, 1, d]);
+        x = TokenOffset == 1 ? Ops.Concat(2, a_B11D, x) : Ops.Add(x, a_B11D);
+        if (_corruptEmbed is not null) x = Ops.Add(x, Ops.Slice(_corruptEmbed, 0, 0, 1));   // play: no corruption
         return Body.ForwardFrame(x, cache, commit);
     }
 
-    /// <summary>Final hidden states (B, T, N, D) of a clip (everything but the head); see <see cref="Logits"/>.</summary>
+    /// <summary>Final hidden states (B, T, <see cref="FrameRows"/>, D) of a clip (everything but the head); see <see cref="Logits"/>.</summary>
     public Tensor Hidden(int[] ids, Tensor actions_RL, int b, int t) => Body.Forward(Embed(ids, actions_RL, b, t));
 
     /// <summary>
@@ -143,41 +162,74 @@ public sealed class DynamicsModel : Module
         }
     }
 
-    private Tensor Embed(int[] ids, Tensor actions_RL, int b, int t)
+    // levels: each clip's corruption bucket (training), or null for none (bucket 0, as at play).
+    private Tensor Embed(int[] ids, Tensor actions_RL, int b, int t, int[]? levels = null)
     {
         int d = Config.Dim;
         if (ids.Length != b * t * Tokens) throw new ArgumentException($"{ids.Length} ids are not {b}x{t} frames of {Tokens} tokens");
         if (actions_RL.Shape[0] != b * (t - 1)) throw new ArgumentException($"actions {actions_RL.ShapeString} do not cover {b} clips of {t - 1} transitions");
         var x_BTND = Ops.Embedding(_embed, ids, b, t, Tokens);
-        if (t > 1)
+        if (_noAction is not null)
+        {
+            // One action token before each frame's tokens: "no action" for frame 1, a_t for frame t+1.
+            var none_B11D = Ops.Add(Tensor.Zeros(b, 1, 1, d), Ops.Reshape(_noAction, [1, 1, 1, d]));
+            var a_BT1D = t == 1 ? none_B11D : Ops.Concat(1, none_B11D, Ops.Reshape(_actionEmbed.Forward(actions_RL), [b, t - 1, 1, d]));
+            x_BTND = Ops.Concat(2, a_BT1D, x_BTND);                                  // (B, T, N + 1, D)
+        }
+        else if (t > 1)
         {
             var a_BT1D = Ops.Reshape(_actionEmbed.Forward(actions_RL), [b, t - 1, 1, d]);
             var none_B11D = Tensor.Zeros(b, 1, 1, d);                               // frame 1 has no action
             x_BTND = Ops.Add(x_BTND, Ops.Concat(1, none_B11D, a_BT1D));
         }
+        if (_corruptEmbed is not null)
+            x_BTND = Ops.Add(x_BTND, Ops.Embedding(_corruptEmbed, levels ?? new int[b], b, 1, 1));   // (B, 1, 1, D)
         return x_BTND;
     }
 
     /// <summary>
     /// Training pass: masks frames 2..T of <paramref name="ids"/> at a per-clip rate r ~ U(mask_min, mask_max)
-    /// and scores the masked positions.
+    /// (with masking "prefix", only frames k..T for a k drawn per clip from 2..T), corrupts the context if
+    /// corrupt_max &gt; 0, and scores the masked positions against the original ids.
     /// </summary>
     public DynamicsOutput Forward(int[] ids, Tensor actions_RL, int b, int t, Rng rng)
     {
+        var (masked, mask, levels) = MaskAndCorrupt(ids, b, t, rng);
+        var logits = LevelLogits(masked, actions_RL, b, t, levels);
+        return new DynamicsOutput(logits, Ops.CrossEntropy(logits, ids, mask), mask);
+    }
+
+    /// <summary>
+    /// The training input: ids (B·T·N) with MASK where <c>Mask</c> is 1, and random codes at corrupted context
+    /// positions; each clip's corruption bucket (null without corruption). Frame 1 is never changed. Draws from
+    /// <paramref name="rng"/> only what the settings use, so the paper's settings draw as they always did.
+    /// </summary>
+    public (int[] Ids, float[] Mask, int[]? Levels) MaskAndCorrupt(int[] ids, int b, int t, Rng rng)
+    {
+        if (ids.Length != b * t * Tokens) throw new ArgumentException($"{ids.Length} ids are not {b}x{t} frames of {Tokens} tokens");
         var masked = (int[])ids.Clone();
         var mask = new float[ids.Length];
+        var levels = _corruptEmbed is null ? null : new int[b];
         int n = Tokens;
         for (int clip = 0; clip < b; clip++)
         {
             float r = Config.MaskMin + (Config.MaskMax - Config.MaskMin) * rng.NextFloat();
+            int first = Config.Masking == "prefix" ? rng.NextInt(1, t) : 1;            // 0-based first masked frame
+            float level = 0;
+            if (levels is not null)
+            {
+                float u = rng.NextFloat();
+                level = Config.CorruptMax * u;
+                levels[clip] = Math.Min(DynamicsConfig.CorruptBuckets - 1, (int)(u * DynamicsConfig.CorruptBuckets));
+            }
             for (int f = 1; f < t; f++)
                 for (int i = 0; i < n; i++)
                 {
                     int at = (clip * t + f) * n + i;
-                    if (rng.NextFloat() < r) { masked[at] = MaskId; mask[at] = 1f; }
+                    if (f >= first && rng.NextFloat() < r) { masked[at] = MaskId; mask[at] = 1f; }
+                    else if (level > 0 && rng.NextFloat() < level) masked[at] = rng.NextInt(CodebookSize);
                 }
         }
-        var logits = Logits(masked, actions_RL, b, t);
-        return new DynamicsOutput(logits, Ops.CrossEntropy(logits, ids, mask), mask);
+        return (masked, mask, levels);
     }
 }

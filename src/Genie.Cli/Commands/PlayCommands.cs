@@ -47,7 +47,11 @@ public static class PlayCommands
             "  --run      as for `genie play` (default models/small)\n" +
             "  --seed     sampling seed (default 0): the same seed and actions give the same frames\n" +
             "  --scale    enlargement of GIF/MP4 frames with crisp pixels (default 4; PNG folders default to 1)\n" +
-            "  --fps      playback rate of GIF/MP4 (default 10, the data's rate)",
+            "  --fps      playback rate of GIF/MP4 (default 10, the data's rate)\n" +
+            "usage: genie rollout --grid --prompt IMG[,IMG...] --out sheet.png [--frames 16] [--run RUN] [--seed S] [--scale K]\n" +
+            "  A contact sheet: for each prompt (comma-separated; sample:N as above), one row per latent action holding\n" +
+            "  that action for --frames − 1 steps (columns: the prompt's reconstruction, then the generated frames).\n" +
+            "  Rows go prompt by prompt, actions 0..A−1 within each; --scale enlarges it (default 2).",
             RolloutCommand));
 
         commands.Add(new Command("export", "write a slim, play-only copy of a run (weights in BF16, config, prompts)",
@@ -163,6 +167,7 @@ public static class PlayCommands
 
     private static int RolloutCommand(string[] argv)
     {
+        if (argv.Contains("--grid")) return GridCommand(argv);
         var a = new Args(argv);
         string prompt = a.Require("prompt");
         string actionsText = a.Require("actions");
@@ -191,13 +196,7 @@ public static class PlayCommands
         var model = GenieModel.Load(resolved);
         var actions = ParseActions(actionsText, model.NumActions);
         var cfg = model.Config;
-        byte[] promptFrame;
-        if (prompt.StartsWith("sample:"))
-        {
-            if (!int.TryParse(prompt["sample:".Length..], out int i) || i < 0) throw new UsageException($"--prompt sample:N needs a number, got '{prompt}'");
-            promptFrame = SampleFrames.Open(null, resolved, cfg.Width, cfg.Height, RunDifficulty(resolved) ?? Difficulty.Easy).Get(i);
-        }
-        else promptFrame = PromptImage.FromFile(prompt, cfg.Width, cfg.Height, fit);
+        var promptFrame = LoadPrompt(prompt, resolved, cfg, fit);
 
         var clock = Stopwatch.StartNew();
         IReadOnlyList<byte[]> frames;
@@ -225,6 +224,63 @@ public static class PlayCommands
         }
         Console.WriteLine($"wrote {outPath}: {frames.Count} frames (the prompt and {actions.Length} steps) of {cfg.Width}x{cfg.Height} " +
                           $"in {secs:F1} s ({actions.Length / Math.Max(secs, 1e-9):F2} frames/s), seed {seed}");
+        return 0;
+    }
+
+    // A prompt frame at the model's size: an image file, or sample:N of the play page's sample prompts.
+    private static byte[] LoadPrompt(string prompt, string run, GenieConfig cfg, FitMode fit)
+    {
+        if (!prompt.StartsWith("sample:")) return PromptImage.FromFile(prompt, cfg.Width, cfg.Height, fit);
+        if (!int.TryParse(prompt["sample:".Length..], out int i) || i < 0) throw new UsageException($"--prompt sample:N needs a number, got '{prompt}'");
+        return SampleFrames.Open(null, run, cfg.Width, cfg.Height, RunDifficulty(run) ?? Difficulty.Easy).Get(i);
+    }
+
+    private static int GridCommand(string[] argv)
+    {
+        var a = new Args(argv, "grid");
+        a.Flag("grid");
+        var prompts = a.Require("prompt").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        string outPath = a.Require("out");
+        string? run = a.Get("run");
+        int seed = WorldCommands.Positive(a, "seed", 0, 0);
+        int frames = WorldCommands.Positive(a, "frames", 16, 2);
+        int scale = WorldCommands.Positive(a, "scale", 2);
+        var fit = ParseFit(a.Get("fit"));
+        int threads = WorldCommands.Positive(a, "threads", Workers.ThreadCount);
+        a.RejectUnknown();
+        if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
+        if (!outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw new UsageException($"--grid writes a PNG; --out {outPath} does not end in .png");
+        if (frames > 1000) throw new UsageException($"--frames must be at most 1000, got {frames}");
+        if (scale > 8) throw new UsageException($"--scale must be at most 8, got {scale}");
+        Workers.ThreadCount = threads;
+
+        var resolved = ModelLocator.Resolve(run, out var searched);
+        if (resolved is null) { Console.Error.WriteLine("genie rollout: " + ModelLocator.MissingMessage(searched, offerWorldOnly: false)); return 1; }
+        var model = GenieModel.Load(resolved);
+        var cfg = model.Config;
+        int actions = model.NumActions, fb = cfg.Height * cfg.Width * 3;
+        var rows = new List<byte[]>();
+        var bar = new ProgressBar("rollout grid", prompts.Length * actions, "rows");
+        var clock = Stopwatch.StartNew();
+        using (Tape.NoGrad())
+            foreach (var p in prompts)
+            {
+                var frame = LoadPrompt(p, resolved, cfg, fit);
+                for (int act = 0; act < actions; act++)
+                {
+                    using (new TensorScope()) rows.Add(model.Generate(frame, 1, Enumerable.Repeat(act, frames - 1).ToArray(), frames, (ulong)seed));
+                    bar.Report(rows.Count, (long)rows.Count * (frames - 1));
+                }
+            }
+        bar.Done(rows.Count, (long)rows.Count * (frames - 1));
+        var (rgb, w, h) = Genie.Models.Training.SampleGrid.Compose(rows, frames, cfg.Height, cfg.Width);
+        var image = new Genie.Engine.Imaging.Image(w, h, rgb);
+        if (scale > 1) image = Genie.Engine.Imaging.Resize.Scale(image, scale);
+        var tmp = outPath + $".{Environment.ProcessId}.tmp";
+        Genie.Engine.Imaging.Png.Save(image, tmp);
+        File.Move(tmp, outPath, overwrite: true);
+        Console.WriteLine($"wrote {outPath}: {prompts.Length} prompts × {actions} latent actions, {frames} frames each ({w * scale}x{h * scale} pixels) " +
+                          $"in {clock.Elapsed.TotalSeconds:F1} s, seed {seed}");
         return 0;
     }
 

@@ -91,7 +91,7 @@ public sealed class DynamicsTrainer : Trainer
         var cfg = Config;
         var maskRng = new Rng(Train.Seed ^ 0xE7A1);
         long right = 0, masked = 0;
-        double lamPsnr = 0;
+        double lamPsnr = 0, lossRight = 0, lossShuffled = 0;
         int lamFrames = 0;
         foreach (var batch in _validation)
         {
@@ -103,7 +103,18 @@ public sealed class DynamicsTrainer : Trainer
             var target = Ops.Slice(lamPatches, 1, 1, t - 1);
             lamPsnr += TokenizerTrainer.FramePsnrSum(lam.Prediction.ToArray(), target.ToArray(), b * (t - 1));
             lamFrames += b * (t - 1);
+            var shuffleRng = new Rng(maskRng.State);                              // the same masks for both passes
             var dyn = Genie.Dynamics.Forward(ids, lam.Actions, b, t, maskRng);
+            if (b >= 2)
+            {
+                // Action sensitivity: the same clips and masks with each clip given the next clip's actions.
+                var actions = lam.Actions.ToArray();
+                int rows = actions.Length / b;
+                var rolled = new float[actions.Length];
+                for (int c = 0; c < b; c++) Array.Copy(actions, ((c + 1) % b) * rows, rolled, c * rows, rows);
+                lossRight += dyn.Loss.Item();
+                lossShuffled += Genie.Dynamics.Forward(ids, Tensor.From(rolled, lam.Actions.Shape), b, t, shuffleRng).Loss.Item();
+            }
             var logits = dyn.Logits.ToArray();
             int k = Genie.Dynamics.CodebookSize;
             for (int i = 0; i < ids.Length; i++)
@@ -118,6 +129,8 @@ public sealed class DynamicsTrainer : Trainer
             ["masked_token_accuracy"] = masked == 0 ? 0 : (double)right / masked,
             ["lam_psnr"] = lamFrames == 0 ? 0 : lamPsnr / lamFrames,
         };
+        // Loss with the latent actions shuffled across the batch over the loss with the right ones: 1 = ignored.
+        if (lossRight > 0) result["action_sensitivity"] = lossShuffled / lossRight;
         int deltaT = Math.Min(4, Train.ClipLength);
         if (_validation.Count > 0 && deltaT >= 2)
         {
@@ -150,7 +163,7 @@ public sealed class DynamicsTrainer : Trainer
         }
         int[] latent;
         using (new TensorScope()) latent = Genie.Lam.InferActions(Patches.Tensor(real, clips, t, h, w, cfg.Lam.Patch));
-        var generated = Genie.Generate(prompts, clips, latent, t, new Rng(Train.Seed));
+        var generated = Genie.Generate(prompts, clips, latent, t, Train.Seed);
         // Rows per clip: real frames, then frames generated from the first with the inferred actions;
         // then, from the first clip's start, each latent action held for the whole row.
         var rows = new List<byte[]>();
@@ -163,7 +176,7 @@ public sealed class DynamicsTrainer : Trainer
         var prompt = prompts.AsSpan(0, fb).ToArray();
         var held = new int[a * (t - 1)];
         for (int i = 0; i < a; i++) Array.Fill(held, i, i * (t - 1), t - 1);
-        var perAction = Genie.Generate(Repeat(prompt, a), a, held, t, new Rng(Train.Seed));
+        var perAction = Genie.Generate(Repeat(prompt, a), a, held, t, Train.Seed);
         for (int i = 0; i < a; i++) rows.Add(perAction.AsSpan(i * t * fb, t * fb).ToArray());
         SampleGrid.Write(Path.Combine(dir, $"genie_step_{Step:D6}.png"), rows, t, h, w);
     }

@@ -1,0 +1,178 @@
+using Genie.Engine;
+using Genie.Engine.Autograd;
+using Genie.Models;
+using Genie.Models.Evaluation;
+
+namespace Genie.Models.Tests;
+
+/// <summary>
+/// The dynamics options and measures that issue 11 (a world that plays) added: the action token, context
+/// corruption, prefix masking, and the rollout motion measures.
+/// </summary>
+public class WorldPlaysTests
+{
+    [Fact]
+    public void ActionToken_FrameTPlusOnesActionChangesNothingAtFramesUpToT()
+    {
+        var cfg = TestData.Tiny("dynamics.action_conditioning=token");
+        var dyn = new DynamicsModel(cfg, 16, new Rng(7));
+        var rng = new Rng(8);
+        var ids = Enumerable.Range(0, 4 * 16).Select(_ => rng.NextInt(64)).ToArray();
+        int l = cfg.Lam.LatentDim;
+        var actions = Enumerable.Range(0, 3 * l).Select(_ => rng.NextFloat() - 0.5f).ToArray();
+        float[] Run(float[] a)
+        {
+            using var _ = new TensorScope();
+            using var __ = Tape.NoGrad();
+            return dyn.Logits(ids, Tensor.From(a, 3, l), 1, 4).ToArray();
+        }
+        // Change the action that leads to frame 2 (0-based; row 1): frames 0 and 1 must not move, frame 2 must.
+        var changed = (float[])actions.Clone();
+        for (int i = l; i < 2 * l; i++) changed[i] += 1f;
+        var a = Run(actions);
+        var b = Run(changed);
+        int perFrame = 16 * 64;
+        Assert.Equal(4 * perFrame, a.Length);                           // the action tokens' outputs are dropped
+        for (int i = 0; i < 2 * perFrame; i++) Assert.Equal(a[i], b[i]);
+        Assert.Contains(Enumerable.Range(2 * perFrame, perFrame), i => a[i] != b[i]);
+    }
+
+    [Theory]
+    [InlineData("add")]
+    [InlineData("token")]
+    public void CachedSession_GivesTheSameTokensAsUncachedSampling_ForEitherActionConditioning(string conditioning)
+    {
+        var cfg = TestData.Tiny($"dynamics.action_conditioning={conditioning}", "dynamics.corrupt_max=0.3", "dynamics.window_hop=2");
+        var model = new GenieModel(cfg, new Rng(21));
+        var prompt = TestData.MovingSquare(1, 16, new Rng(22)).Frames;
+        int[] actions = [0, 1, 2, 3, 3, 2, 1];                                  // slides past T_max = 4
+        var uncached = model.GenerateTokens(prompt, 1, actions, actions.Length + 1, new Rng(99))[0];
+        using var session = new GenieSession(model, prompt, seed: 99);
+        foreach (var a in actions) session.Step(a);
+        int n = model.Tokenizer.Tokens;
+        for (int f = 0; f <= actions.Length; f++) Assert.Equal(uncached[(f * n)..((f + 1) * n)], session.Tokens[f]);
+        // Generate is the session: the same frames.
+        var video = model.Generate(prompt, 1, actions, actions.Length + 1, 99);
+        for (int f = 0; f <= actions.Length; f++) Assert.Equal(session.Frames[f], video.AsSpan(f * 16 * 16 * 3, 16 * 16 * 3).ToArray());
+    }
+
+    [Fact]
+    public void ContextCorruption_ShareFollowsTheDrawnLevel_AndFrameOneIsUntouched()
+    {
+        var cfg = TestData.Tiny("dynamics.corrupt_max=0.8", "dynamics.mask_min=0", "dynamics.mask_max=0");
+        var dyn = new DynamicsModel(cfg, 16, new Rng(7));
+        int b = 400, t = 4, n = 16;
+        var rng = new Rng(3);
+        var ids = Enumerable.Range(0, b * t * n).Select(_ => rng.NextInt(64)).ToArray();
+        var (masked, mask, levels) = dyn.MaskAndCorrupt(ids, b, t, new Rng(5));
+        Assert.NotNull(levels);
+        Assert.All(mask, m => Assert.Equal(0f, m));                             // mask rate 0: nothing masked
+        var changedByBucket = new double[DynamicsConfig.CorruptBuckets];
+        var countByBucket = new int[DynamicsConfig.CorruptBuckets];
+        for (int c = 0; c < b; c++)
+        {
+            for (int i = 0; i < n; i++) Assert.Equal(ids[c * t * n + i], masked[c * t * n + i]);   // frame 1 untouched
+            int changed = 0;
+            for (int i = n; i < t * n; i++) if (masked[c * t * n + i] != ids[c * t * n + i]) changed++;
+            changedByBucket[levels![c]] += (double)changed / ((t - 1) * n);
+            countByBucket[levels[c]]++;
+        }
+        // Bucket j holds levels in [j, j+1)·0.8/8; a random code equals the old one 1/64 of the time.
+        for (int j = 0; j < DynamicsConfig.CorruptBuckets; j++)
+        {
+            Assert.True(countByBucket[j] > 10, $"bucket {j} drawn {countByBucket[j]} times");
+            double share = changedByBucket[j] / countByBucket[j], expected = (j + 0.5) * 0.1 * 63 / 64;
+            Assert.InRange(share, expected - 0.05, expected + 0.05);
+        }
+    }
+
+    [Fact]
+    public void PrefixMasking_LeavesEveryFrameBeforeTheFirstMaskedOneComplete()
+    {
+        var cfg = TestData.Tiny("dynamics.masking=prefix", "dynamics.mask_min=1");
+        var dyn = new DynamicsModel(cfg, 16, new Rng(7));
+        int b = 200, t = 4, n = 16;
+        var ids = new int[b * t * n];
+        var (masked, mask, _) = dyn.MaskAndCorrupt(ids, b, t, new Rng(5));
+        var firstMasked = new int[t];
+        for (int c = 0; c < b; c++)
+        {
+            // At mask rate 1, frames 1..k−1 are complete and frames k..T fully masked, for one k in 2..T per clip.
+            var full = Enumerable.Range(0, t).Select(f => Enumerable.Range(0, n).All(i => mask[(c * t + f) * n + i] == 1f)).ToArray();
+            var none = Enumerable.Range(0, t).Select(f => Enumerable.Range(0, n).All(i => mask[(c * t + f) * n + i] == 0f)).ToArray();
+            int k = Array.IndexOf(full, true);
+            Assert.InRange(k, 1, t - 1);
+            for (int f = 0; f < t; f++) Assert.True(f < k ? none[f] : full[f], $"clip {c} frame {f} (first masked {k})");
+            for (int i = 0; i < masked.Length / b; i++)
+                Assert.Equal(mask[c * t * n + i] == 1f ? dyn.MaskId : 0, masked[c * t * n + i]);
+            firstMasked[k]++;
+        }
+        for (int k = 1; k < t; k++) Assert.True(firstMasked[k] > 40, $"first masked frame {k} drawn {firstMasked[k]} of {b} times");
+    }
+
+    [Fact]
+    public void PaperMasking_DrawsAsItAlwaysDid()
+    {
+        // The defaults must draw the same random numbers as before the options existed: the same masks as this
+        // plain re-implementation of the paper's rule.
+        var cfg = TestData.Tiny();
+        var dyn = new DynamicsModel(cfg, 16, new Rng(7));
+        int b = 3, t = 4, n = 16;
+        var (_, mask, levels) = dyn.MaskAndCorrupt(new int[b * t * n], b, t, new Rng(11));
+        Assert.Null(levels);
+        var rng = new Rng(11);
+        var expected = new float[b * t * n];
+        for (int c = 0; c < b; c++)
+        {
+            float r = 0.5f + 0.5f * rng.NextFloat();
+            for (int f = 1; f < t; f++)
+                for (int i = 0; i < n; i++)
+                    if (rng.NextFloat() < r) expected[(c * t + f) * n + i] = 1f;
+        }
+        Assert.Equal(expected, mask);
+    }
+
+    [Fact]
+    public void CompareMotion_RightEveryFrameAgrees_AndAFrozenRolloutNeverMoves()
+    {
+        var real = Enumerable.Repeat((3, 0), 15).ToList();
+        var same = Enumerable.Range(0, 15).Select(i => (1 + i % 4, 0)).ToList();   // right by varying amounts
+        var frozen = Enumerable.Repeat((0, 0), 15).ToList();
+        var moving = Metrics.CompareMotion(real, same);
+        Assert.Equal(1.0, moving.DirectionAgreement);
+        Assert.Equal(1.0, moving.MovingGeneratedShare);
+        Assert.Equal(1.0, moving.MovingRealShare);
+        var still = Metrics.CompareMotion(real, frozen);
+        Assert.Equal(0.0, still.MovingGeneratedShare);
+        Assert.Equal(0.0, still.DirectionAgreement);
+        // Left against right, and up-right against right: wrong direction. Pooled counts add.
+        var wrong = Metrics.CompareMotion([(3, 0), (3, 0), (0, 0), (2, -1)], [(-2, 0), (3, -2), (4, 0), (2, -5)]);
+        Assert.Equal(new MotionComparison(4, 3, 4, 1), wrong);
+        Assert.Equal(1.0 / 3, wrong.DirectionAgreement, 12);
+        Assert.Equal(new MotionComparison(19, 18, 19, 16), wrong + moving);
+        Assert.Throws<ArgumentException>(() => Metrics.CompareMotion(real, frozen.Take(3).ToList()));
+    }
+
+    [Fact]
+    public void SessionAppend_TeacherForcesTheContext_AndSampleNextLeavesTheFramesAlone()
+    {
+        var cfg = TestData.Tiny();
+        var model = new GenieModel(cfg, new Rng(21));
+        var clip = TestData.MovingSquare(4, 16, new Rng(22)).Frames;
+        int fb = 16 * 16 * 3, n = model.Tokenizer.Tokens;
+        int[] real;
+        using (new TensorScope()) real = model.Tokenizer.Encode(Patches.Tensor(clip, 1, 4, 16, 16, 4));
+        using var session = new GenieSession(model, clip.AsSpan(0, fb).ToArray(), seed: 3);
+        var sampled = session.SampleNext(1);
+        Assert.Equal(1, session.FrameCount);
+        var preview = session.Preview(sampled);
+        // Appending the sampled tokens is the step the preview showed.
+        Assert.Equal(preview, session.Append(sampled, 1));
+        // Teacher forcing: the real tokens join the context; the next frame is sampled after them.
+        session.Append(real[(2 * n)..(3 * n)], 2);
+        Assert.Equal(real[(2 * n)..(3 * n)], session.Tokens[2]);
+        Assert.Equal(3, session.FrameCount);
+        Assert.Throws<ArgumentOutOfRangeException>(() => session.Append(Enumerable.Repeat(model.Dynamics.MaskId, n).ToArray(), 0));
+        Assert.Throws<ArgumentException>(() => session.Append(new int[n - 1], 0));
+    }
+}
