@@ -65,6 +65,7 @@ public static class ModelExport
                 ["config"] = model.Config.Name,
                 ["dataset"] = dataDir is null ? null : Path.GetFullPath(dataDir),
                 ["difficulty"] = dataDir is null ? null : DatasetDifficulty(dataDir),
+                ["data_make"] = dataDir is null ? null : DataMakeOptions(dataDir),
                 ["prompts"] = written,
                 ["command"] = command,
             };
@@ -80,6 +81,39 @@ public static class ModelExport
         GenieModel.Load(outDir);
         long bytes = Directory.GetFiles(outDir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
         return new ExportResult(model.ParameterCount(), bytes, written, dataDir);
+    }
+
+    /// <summary>
+    /// The <c>genie data make</c> options a world's dataset was made with, without those that pick the episodes or
+    /// where they go (<c>--episodes</c>, <c>--seed</c>, <c>--out</c>, <c>--val-fraction</c>, <c>--threads</c>,
+    /// <c>--overwrite</c>): fresh data of the same kind is <c>genie data make {options} --episodes N --seed S --out DIR</c>.
+    /// Null for data that no <c>data make</c> command recorded (ingested video).
+    /// </summary>
+    public static string? DataMakeOptions(string dataDir)
+    {
+        try
+        {
+            var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(dataDir, "manifest.json")));
+            return manifest?["details"]?["command"] is JsonValue v && v.TryGetValue(out string? command) ? DataMakeOptionsOf(command) : null;
+        }
+        catch (Exception e) when (e is IOException or JsonException or InvalidOperationException) { return null; }
+    }
+
+    /// <summary>See <see cref="DataMakeOptions"/>: the options of a recorded <c>genie data make …</c> command line.</summary>
+    public static string? DataMakeOptionsOf(string command)
+    {
+        const string prefix = "genie data make";
+        if (!command.StartsWith(prefix, StringComparison.Ordinal)) return null;
+        string[] withValue = ["--episodes", "--seed", "--out", "--val-fraction", "--threads"];
+        var words = command[prefix.Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var kept = new List<string>();
+        for (int i = 0; i < words.Length; i++)
+        {
+            if (words[i] == "--overwrite") continue;
+            if (withValue.Contains(words[i])) { i++; continue; }
+            kept.Add(words[i]);
+        }
+        return string.Join(' ', kept);
     }
 
     /// <summary>The platformer difficulty a dataset was made with ("easy", "hard"), or null for other data.</summary>

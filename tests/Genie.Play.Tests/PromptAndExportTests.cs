@@ -87,7 +87,9 @@ public class PromptAndExportTests
         });
         File.WriteAllText(Path.Combine(run, "actions.json"), """{ "names": ["a", "b", "c", "d"] }""");
         var data = Path.Combine(dir.Path, "data");
-        using (var w = new DatasetWriter(data, new DatasetDescription { Source = "test", Height = 16, Width = 16, Fps = 10 }, overwrite: false))
+        const string made = "genie data make --world platformer --agent random --difficulty easy --ticks-per-frame 3 --episodes 800 --seed 2 --out /tmp/x --overwrite";
+        var details = new System.Text.Json.Nodes.JsonObject { ["command"] = made };
+        using (var w = new DatasetWriter(data, new DatasetDescription { Source = "test", Height = 16, Width = 16, Fps = 10, Details = details }, overwrite: false))
         {
             var frames = new byte[5 * 16 * 16 * 3];
             for (int i = 0; i < frames.Length; i++) frames[i] = (byte)(i * 7);
@@ -102,6 +104,11 @@ public class PromptAndExportTests
         Assert.False(Directory.EnumerateFiles(outDir, "optimizer*", SearchOption.AllDirectories).Any());
         Assert.True(File.Exists(Path.Combine(outDir, "actions.json")));
         Assert.Equal(3, Directory.GetFiles(Path.Combine(outDir, "prompts"), "*.png").Length);
+        // export.json's data_make makes data of the same kind with another seed: the options round-trip.
+        var dataMake = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "export.json")))!["data_make"]!.GetValue<string>();
+        Assert.Equal("--world platformer --agent random --difficulty easy --ticks-per-frame 3", dataMake);
+        Assert.Equal(made.Replace(" --overwrite", ""), $"genie data make {dataMake} --episodes 800 --seed 2 --out /tmp/x");
+        Assert.Null(ModelExport.DataMakeOptionsOf("ffmpeg -i x"));
         var original = new FileInfo(Path.Combine(Checkpoint.RequireLatest(run), "model.safetensors")).Length;
         var slim = new FileInfo(Path.Combine(Checkpoint.RequireLatest(outDir), "model.safetensors")).Length;
         Assert.True(slim < original * 0.55, $"BF16 file {slim} bytes vs F32 {original}");
