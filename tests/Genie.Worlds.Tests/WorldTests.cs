@@ -135,3 +135,35 @@ public class WorldTests
         return best;
     }
 }
+
+public class CameraStepTests
+{
+    // Pixels that differ between renders with the player at x and at x + 0.2 tiles (the same camera cell when stepped).
+    private static int Differing(PlatformerSettings settings)
+    {
+        var level = LevelGenerator.Generate(7, Difficulty.Easy);
+        var renderer = new PlatformerRenderer(settings);
+        var a = new byte[64 * 64 * 3];
+        var b = new byte[64 * 64 * 3];
+        var player = new PlayerState { X = 10.1, Y = 4.6, FacingRight = true, WasSupported = true };
+        renderer.Render(level, player, 0, a);
+        player.X += 0.2;
+        renderer.Render(level, player, 0, b);
+        int differing = 0;
+        for (int i = 0; i < a.Length; i += 3)
+            if (a[i] != b[i] || a[i + 1] != b[i + 1] || a[i + 2] != b[i + 2]) differing++;
+        return differing;
+    }
+
+    [Fact]
+    public void SteppedCamera_MovesOnlyTheSprite_WithinOneStep()
+    {
+        var smooth = new PlatformerSettings { Difficulty = Difficulty.Easy };
+        var stepped = smooth with { ViewTiles = 16, CameraStep = 4, Parallax = 0 };
+        // The player sprite is about 4x4 pixels here: moving it 0.8 pixels changes at most a few columns around it.
+        Assert.InRange(Differing(stepped), 1, 40);
+        Assert.True(Differing(smooth) > 400, $"a smoothly following camera scrolls everything ({Differing(smooth)} pixels)");
+        Assert.Throws<ArgumentException>(() => (smooth with { CameraStep = -1 }).Validate());
+        Assert.Throws<ArgumentException>(() => (smooth with { Parallax = 2 }).Validate());
+    }
+}

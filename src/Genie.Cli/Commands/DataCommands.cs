@@ -16,7 +16,7 @@ public static class DataCommands
         commands.Add(new Command("data make", "generate a dataset of gameplay video with true actions from a world",
             "usage: genie data make --episodes N --out DIR [--world platformer] [--agent random|expert] [--difficulty easy|hard]\n" +
             "                       [--size WxH] [--seed S] [--max-steps N] [--ticks-per-frame K] [--val-fraction F] [--fps F]\n" +
-            "                       [--threads N] [--overwrite]\n" +
+            "                       [--view-tiles N] [--camera-step PX] [--parallax P] [--threads N] [--overwrite]\n" +
             "  Plays N episodes (one level each) and writes DIR/manifest.json and DIR/episodes/NNNNNN.{frames,actions}.npy.\n" +
             "  Deterministic for a seed, whatever the thread count. Episode i plays a level seed drawn from (S, i).\n" +
             "  --agent         random (default; sticky actions held 2-8 ticks) or expert (plans with the world's physics)\n" +
@@ -24,6 +24,10 @@ public static class DataCommands
             "  --size          frame size (default 64x64)\n" +
             "  --max-steps     step limit per episode (default 1000)\n" +
             "  --ticks-per-frame  action repeat: world ticks per recorded frame, one action held for all (default 1)\n" +
+            "  --view-tiles   tiles visible across the frame (default 13, as CoinRun)\n" +
+            "  --camera-step  move the camera only in whole steps of this many pixels (default 0: follow smoothly); with\n" +
+            "                 --view-tiles = width / step, tiles line up with a step-pixel grid in every frame\n" +
+            "  --parallax     scale of the background layers' parallax, 0..1 (default 1; 0: background fixed to the screen)\n" +
             "  --val-fraction  share of episodes held out for validation (default 0.05)\n" +
             "  --fps           frame rate recorded in the manifest (default 10; the world ticks once per frame)\n" +
             "  --overwrite     replace DIR if it exists (otherwise an existing DIR is an error)",
@@ -70,6 +74,9 @@ public static class DataCommands
         ulong seed = (ulong)WorldCommands.Positive(a, "seed", 0, 0);
         int maxSteps = WorldCommands.Positive(a, "max-steps", 1000);
         int ticksPerFrame = WorldCommands.Positive(a, "ticks-per-frame", 1);
+        double viewTiles = a.Double("view-tiles", 13);
+        int cameraStep = WorldCommands.Positive(a, "camera-step", 0, 0);
+        double parallax = a.Double("parallax", 1);
         double valFraction = a.Double("val-fraction", 0.05);
         double fps = a.Double("fps", 10);
         int threads = WorldCommands.Positive(a, "threads", Environment.ProcessorCount);
@@ -79,7 +86,11 @@ public static class DataCommands
         if (!(valFraction >= 0 && valFraction < 1)) throw new UsageException($"--val-fraction must be in [0, 1), got {valFraction}");
         if (!(fps > 0)) throw new UsageException($"--fps must be positive, got {fps}");
 
-        var settings = new PlatformerSettings { Width = w, Height = h, Difficulty = difficulty, MaxSteps = maxSteps, TicksPerStep = ticksPerFrame };
+        var settings = new PlatformerSettings
+        {
+            Width = w, Height = h, Difficulty = difficulty, MaxSteps = maxSteps, TicksPerStep = ticksPerFrame,
+            ViewTiles = viewTiles, CameraStep = cameraStep, Parallax = parallax,
+        };
         try { settings.Validate(); } catch (ArgumentException e) { throw new UsageException(e.Message); }
         var details = new JsonObject
         {

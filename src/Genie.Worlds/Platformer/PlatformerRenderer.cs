@@ -17,6 +17,8 @@ public sealed class PlatformerRenderer
 
     private readonly int _w, _h, _ss, _sw, _sh;
     private readonly double _scale; // samples per tile
+    private readonly double _cameraStep; // camera step in tiles (0: smooth)
+    private readonly double _parallax;
     private readonly int[] _samples;
     private readonly int[] _colTile, _colU, _rowTile, _rowV, _runStart;
     private readonly int[] _farRidge, _nearRidge, _cloudTop, _cloudBottom, _skyRow;
@@ -32,6 +34,8 @@ public sealed class PlatformerRenderer
         _w = settings.Width; _h = settings.Height; _ss = settings.Antialias;
         _sw = _w * _ss; _sh = _h * _ss;
         _scale = _sw / settings.ViewTiles;
+        _cameraStep = settings.CameraStep * settings.ViewTiles / _w;
+        _parallax = settings.Parallax;
         _samples = new int[_sw * _sh];
         _colTile = new int[_sw]; _colU = new int[_sw]; _runStart = new int[_sw + 1];
         _rowTile = new int[_sh]; _rowV = new int[_sh];
@@ -46,6 +50,7 @@ public sealed class PlatformerRenderer
         if (rgb.Length != _w * _h * 3) throw new ArgumentException($"a {_w}×{_h} frame needs {_w * _h * 3} bytes, got {rgb.Length}");
         if (!ReferenceEquals(_profilesFor, level)) BuildProfiles(level);
         double camX = player.X, camY = player.Y;
+        if (_cameraStep > 0) { camX = Math.Round(camX / _cameraStep) * _cameraStep; camY = Math.Round(camY / _cameraStep) * _cameraStep; }
 
         // --- per-column and per-row lookups: which tile and which texel each sample falls in
         for (int sx = 0; sx < _sw; sx++)
@@ -148,13 +153,14 @@ public sealed class PlatformerRenderer
         for (int sx = 0; sx < _sw; sx++)
         {
             double dx = (sx + 0.5 - half) / _scale;
-            _farRidge[sx] = ScreenY(FarBase + Sample(_farProfile, camX * FarFactor + dx), camY * FarFactor);
-            _nearRidge[sx] = ScreenY(NearBase + Sample(_nearProfile, camX * NearFactor + dx), camY * NearFactor);
-            double thick = Sample(_cloudProfile, camX * CloudFactor + dx);
+            double far = FarFactor * _parallax, near = NearFactor * _parallax, cloud = CloudFactor * _parallax;
+            _farRidge[sx] = ScreenY(FarBase + Sample(_farProfile, camX * far + dx), camY * far);
+            _nearRidge[sx] = ScreenY(NearBase + Sample(_nearProfile, camX * near + dx), camY * near);
+            double thick = Sample(_cloudProfile, camX * cloud + dx);
             if (thick > 0)
             {
-                _cloudTop[sx] = ScreenY(CloudBase + thick, camY * CloudFactor);
-                _cloudBottom[sx] = ScreenY(CloudBase - 0.4 * thick, camY * CloudFactor);
+                _cloudTop[sx] = ScreenY(CloudBase + thick, camY * cloud);
+                _cloudBottom[sx] = ScreenY(CloudBase - 0.4 * thick, camY * cloud);
             }
             else { _cloudTop[sx] = int.MaxValue; _cloudBottom[sx] = int.MinValue; }
         }
