@@ -78,6 +78,37 @@ public sealed record ActionMap
         return new ActionMap { Names = PlatformerActions.Names, Keys = keys, Source = "platformer" };
     }
 
+    /// <summary>
+    /// actions.json for a model from what its latent actions do when held (<c>genie eval</c>'s controllability): each
+    /// latent is named after the view's mean motion per frame over the held frames ("right", "up-left", "still", …;
+    /// under half a pixel per frame counts as none), and each arrow key presses the latent that moves the view
+    /// furthest that way, if one moves it at least half a pixel per frame (space jumps like ArrowUp).
+    /// </summary>
+    public static string LabelsFromMotion(Genie.Models.Evaluation.Controllability control)
+    {
+        int steps = control.Steps;
+        var mean = control.Actions.Select(m => (Right: (m.FirstRight + m.LaterRight * (steps - 1)) / steps, Up: (m.FirstUp + m.LaterUp * (steps - 1)) / steps)).ToList();
+        static string Way(double v, string plus, string minus) => v > 0.5 ? plus : v < -0.5 ? minus : "";
+        var names = mean.Select(m => string.Join('-', new[] { Way(m.Up, "up", "down"), Way(m.Right, "right", "left") }.Where(w => w != "")) is { Length: > 0 } n ? n : "still").ToList();
+        var keys = new Dictionary<string, int>();
+        void Key(string key, Func<(double Right, double Up), double> along)
+        {
+            int best = Enumerable.Range(0, mean.Count).MaxBy(i => along(mean[i]));
+            if (along(mean[best]) >= 0.5) keys[key] = best;
+        }
+        Key("ArrowRight", m => m.Right);
+        Key("ArrowLeft", m => -m.Right);
+        Key("ArrowUp", m => m.Up);
+        Key("ArrowDown", m => -m.Up);
+        if (keys.TryGetValue("ArrowUp", out int up)) keys[" "] = up;
+        var json = new System.Text.Json.Nodes.JsonObject
+        {
+            ["names"] = new System.Text.Json.Nodes.JsonArray(names.Select(x => (System.Text.Json.Nodes.JsonNode?)x).ToArray()),
+            ["keys"] = new System.Text.Json.Nodes.JsonObject(keys.Select(kv => KeyValuePair.Create(kv.Key, (System.Text.Json.Nodes.JsonNode?)kv.Value))),
+        };
+        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+    }
+
     private static Dictionary<string, int> Digits(int count) =>
         Enumerable.Range(0, Math.Min(count, 10)).ToDictionary(i => i.ToString(), i => i);
 

@@ -144,3 +144,32 @@ public sealed class TempDir : IDisposable
     public TempDir() => Directory.CreateDirectory(Path);
     public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
 }
+
+public class ActionLabelTests
+{
+    [Fact]
+    public void LabelsFromMotion_NamesEachLatentByItsMotion_AndPutsEachArrowOnTheLatentThatMovesFurthest()
+    {
+        // Held for 5 frames: latent 0 still, 1 right 3 px/frame, 2 right 1 px/frame, 3 up 6 px in the first frame only
+        // (1.2 px/frame on average), 4 left and down.
+        var control = new Genie.Models.Evaluation.Controllability(
+        [
+            new(0, 0, 0, 0, 0, 1, 1), new(1, 3, 0, 3, 0, 0, 1), new(2, 1, 0, 1, 0, 0, 1),
+            new(3, 0, 6, 0, 0, 0.75, 1), new(4, -2, -1, -2, -1, 0, 1),
+        ], Prompts: 2, Steps: 5);
+        var json = ActionMap.LabelsFromMotion(control);
+        using var dir = new TempDir();
+        File.WriteAllText(Path.Combine(dir.Path, "actions.json"), json);
+        var map = ActionMap.ForLatent(5, dir.Path);
+        Assert.Equal(["0 still", "1 right", "2 right", "3 up", "4 down-left"], map.Names);
+        Assert.Equal(1, map.Keys["ArrowRight"]);
+        Assert.Equal(4, map.Keys["ArrowLeft"]);
+        Assert.Equal(3, map.Keys["ArrowUp"]);
+        Assert.Equal(3, map.Keys[" "]);
+        Assert.Equal(4, map.Keys["ArrowDown"]);
+        // A world that never moves gets no arrow keys, only digits.
+        var frozen = new Genie.Models.Evaluation.Controllability([new(0, 0, 0, 0, 0, 1, 1), new(1, 0.2, 0, 0, 0, 1, 1)], 2, 5);
+        File.WriteAllText(Path.Combine(dir.Path, "actions.json"), ActionMap.LabelsFromMotion(frozen));
+        Assert.DoesNotContain("ArrowRight", ActionMap.ForLatent(2, dir.Path).Keys.Keys);
+    }
+}

@@ -15,7 +15,7 @@ public static class EvalCommands
     {
         commands.Add(new Command("eval", "measure a trained world: tokenizer PSNR, Δt PSNR, action recovery (NMI)",
             "usage: genie eval --run RUN [--data DIR] [--clips 64] [--t 4] [--seed 0] [--steps S] [--temperature T]\n" +
-            "                 [--control-prompts 6] [--control-frames 15] [--json]\n" +
+            "                 [--control-prompts 6] [--control-frames 15] [--write-actions FILE] [--json]\n" +
             "  On validation clips of the dataset (the run's own unless --data):\n" +
             "  - tokenizer PSNR: reconstruction through the tokens, per frame, in [0, 1];\n" +
             "  - rollouts from the first frame of every clip for its whole length (16 frames) with the play sampler:\n" +
@@ -33,6 +33,8 @@ public static class EvalCommands
             "    generated frame and per later frame (pixels right/up), the share of later frames that did not move, and\n" +
             "    the share of prompts moving in the action's most common direction (control_agreement: its mean over\n" +
             "    actions; control_still_share: the share of later frames that did not move, over all actions).\n" +
+            "  --write-actions  write an actions.json (the play page's button names and arrow keys) named after the view's\n" +
+            "    motion under each held latent action, the arrow keys on the latents that move it furthest each way.\n" +
             "  RUN is a run of `genie train dynamics` (or `genie export`), or a tokenizer run (PSNR only).",
             Run));
     }
@@ -48,6 +50,7 @@ public static class EvalCommands
         float? temperature = a.Get("temperature") is null ? null : (float)a.Double("temperature", 1);
         int controlPrompts = a.Int("control-prompts", 6), controlFrames = a.Int("control-frames", 15);
         bool json = a.Flag("json");
+        string? writeActions = a.Get("write-actions");
         int threads = a.Int("threads", Workers.ThreadCount);
         a.RejectUnknown();
         Workers.ThreadCount = threads;
@@ -55,6 +58,7 @@ public static class EvalCommands
         if (t < 2) throw new UsageException("--t must be at least 2");
         if (controlPrompts < 0) throw new UsageException("--control-prompts must be 0 or more");
         if (controlFrames < 2) throw new UsageException("--control-frames must be at least 2");
+        if (writeActions is not null && controlPrompts == 0) throw new UsageException("--write-actions needs the controllability measure; leave --control-prompts above 0");
 
         var model = Path.Combine(Checkpoint.RequireLatest(run), "model.safetensors");
         var loaded = TryLoad(model, "genie");
@@ -110,6 +114,11 @@ public static class EvalCommands
                 var control = GenieEvaluation.ComputeControllability(genie, prompts, controlFrames, seed, steps, temperature);
                 results["control_still_share"] = Math.Round(control.StillShare, 3);
                 results["control_agreement"] = Math.Round(control.Agreement, 3);
+                if (writeActions is not null)
+                {
+                    Genie.Engine.IO.AtomicFile.WriteAllText(writeActions, Genie.Play.ActionMap.LabelsFromMotion(control));
+                    Console.Error.WriteLine($"wrote {writeActions}");
+                }
                 results["controllability"] = control.Actions.Select(m => new Dictionary<string, double>
                 {
                     ["action"] = m.Action, ["first_right"] = Math.Round(m.FirstRight, 2), ["first_up"] = Math.Round(m.FirstUp, 2),
