@@ -137,6 +137,12 @@ public sealed record TrainConfig
     public int EvalEvery { get; init; } = 200;
     /// <summary>Validation clips per evaluation.</summary>
     public int EvalClips { get; init; } = 16;
+    /// <summary>
+    /// Stage 2 only: the first N of <see cref="Steps"/> train the latent action model alone (the dynamics model is
+    /// not run, so these steps are cheap). Its latents are then already distinct when the dynamics model starts
+    /// learning from them, instead of collapsed or still changing meaning. 0 (default): both from the first step.
+    /// </summary>
+    public int LamWarmup { get; init; } = 0;
     /// <summary>Write a checkpoint every N steps (0: only at the end).</summary>
     public int CheckpointEvery { get; init; } = 500;
     /// <summary>Seed of initialisation, data order and masking.</summary>
@@ -178,6 +184,8 @@ public sealed record GenieConfig
         Need(TrainTokenizer.ClipLength >= 1 && TrainTokenizer.ClipLength <= MaxFrames, "train_tokenizer.clip_length must be in [1, max_frames]");
         Need(TrainDynamics.ClipLength >= 2 && TrainDynamics.ClipLength <= MaxFrames, "train_dynamics.clip_length must be in [2, max_frames]");
         Need(Dynamics.MaskMin >= 0 && Dynamics.MaskMin <= Dynamics.MaskMax && Dynamics.MaskMax <= 1, "need 0 ≤ dynamics.mask_min ≤ dynamics.mask_max ≤ 1");
+        Need(TrainTokenizer.LamWarmup == 0, "train_tokenizer.lam_warmup must be 0 (the tokenizer stage has no latent action model)");
+        Need(TrainDynamics.LamWarmup >= 0 && TrainDynamics.LamWarmup < TrainDynamics.Steps, "train_dynamics.lam_warmup must be in [0, train_dynamics.steps)");
         Need(Dynamics.ActionConditioning is "add" or "token", $"dynamics.action_conditioning must be \"add\" or \"token\", got \"{Dynamics.ActionConditioning}\"");
         Need(Dynamics.Masking is "clip" or "prefix", $"dynamics.masking must be \"clip\" or \"prefix\", got \"{Dynamics.Masking}\"");
         Need(Dynamics.CorruptMax >= 0 && Dynamics.CorruptMax <= 1, "dynamics.corrupt_max must be in [0, 1]");

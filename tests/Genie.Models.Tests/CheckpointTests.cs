@@ -68,6 +68,33 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void LamWarmup_TrainsOnlyTheLatentActionModel_AndResumesAcrossItsEndBitIdentically()
+    {
+        var cfg = TestData.Tiny("train_tokenizer.steps=2", "train_dynamics.steps=4", "train_dynamics.lam_warmup=2",
+            "train_dynamics.checkpoint_every=1", "train_dynamics.eval_every=4");
+        var (src, val) = Data(cfg);
+        var tokRun = Path.Combine(_root, "tok");
+        new TokenizerTrainer(cfg, src, val, new RunOptions(tokRun, false)).Run();
+        var straight = Path.Combine(_root, "warm");
+        using var cancel = new CancellationTokenSource();
+        var trainer = new DynamicsTrainer(cfg, tokRun, Data(cfg).Train, val, new RunOptions(straight, false, p => { if (p.Step == 2) cancel.Cancel(); }));
+        var initial = trainer.Genie.NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
+        Assert.Throws<OperationCanceledException>(() => trainer.Run(cancel.Token));
+        // After the warm-up (tiny has no weight decay) the dynamics is as initialised and the LAM has moved.
+        var warm = GenieModel.Load(straight).NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
+        Assert.All(warm.Where(kv => kv.Key.StartsWith("dynamics.")), kv => Assert.Equal(initial[kv.Key], kv.Value));
+        Assert.Contains(warm.Where(kv => kv.Key.StartsWith("lam.")), kv => !kv.Value.SequenceEqual(initial[kv.Key]));
+        new DynamicsTrainer(cfg, tokRun, Data(cfg).Train, val, new RunOptions(straight, true)).Run();
+        var trained = GenieModel.Load(straight).NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
+        Assert.Contains(trained.Where(kv => kv.Key.StartsWith("dynamics.")), kv => !kv.Value.SequenceEqual(initial[kv.Key]));
+
+        var uninterrupted = Path.Combine(_root, "warm-straight");
+        new DynamicsTrainer(cfg, tokRun, Data(cfg).Train, val, new RunOptions(uninterrupted, false)).Run();
+        Assert.Equal(Weights(uninterrupted), Weights(straight));
+        Assert.Throws<InvalidDataException>(() => TestData.Tiny("train_dynamics.steps=4", "train_dynamics.lam_warmup=4"));
+    }
+
+    [Fact]
     public void StartingOverAnExistingRun_IsRefused()
     {
         var cfg = TestData.Tiny("train_tokenizer.steps=1");

@@ -66,6 +66,17 @@ public sealed class DynamicsTrainer : Trainer
     /// <inheritdoc />
     protected override (double, Dictionary<string, double>) TrainStep(ClipBatch batch)
     {
+        if (Step < Train.LamWarmup)
+        {
+            // LAM warm-up: its own loss only. The dynamics parameters get zero gradients (AdamW then changes them by
+            // weight decay alone), so the optimiser state and checkpoints are the same shape as after it.
+            var cfg = Genie.Config;
+            var warm = Genie.Lam.Forward(Patches.Tensor(batch.Frames, batch.BatchSize, batch.ClipLength, batch.Height, batch.Width, cfg.Lam.Patch));
+            warm.Loss.Backward();
+            foreach (var (_, p) in Genie.Dynamics.NamedParameters()) p.GradOrZeros();
+            _lastVq = warm.Vq;
+            return (warm.Loss.Item(), new Dictionary<string, double> { ["lam_recon"] = warm.ReconLoss.Item(), ["lam_vq"] = warm.Vq.Loss.Item() });
+        }
         var (loss, lam, dyn) = Losses(Genie, batch, Rng);
         loss.Backward();
         _lastVq = lam.Vq;
