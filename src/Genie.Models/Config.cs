@@ -96,6 +96,13 @@ public sealed record DynamicsConfig
     /// token. Play uses bucket 0. 0 turns it off (no embedding).
     /// </summary>
     public float CorruptMax { get; init; } = 0f;
+    /// <summary>
+    /// Weight in the training loss of a masked token whose code differs from the code at the same position in the
+    /// frame before (what moved), against 1 for the others: a larger weight keeps the model from settling on
+    /// copying the previous frame, which scores well on the static majority of tokens. 1 (default): the paper's
+    /// plain average.
+    /// </summary>
+    public float ChangeWeight { get; init; } = 1f;
     /// <summary>Buckets of the corruption level's embedding.</summary>
     public const int CorruptBuckets = 8;
     /// <summary>MaskGIT steps S per generated frame.</summary>
@@ -188,6 +195,7 @@ public sealed record GenieConfig
         Need(TrainDynamics.LamWarmup >= 0 && TrainDynamics.LamWarmup < TrainDynamics.Steps, "train_dynamics.lam_warmup must be in [0, train_dynamics.steps)");
         Need(Dynamics.ActionConditioning is "add" or "token", $"dynamics.action_conditioning must be \"add\" or \"token\", got \"{Dynamics.ActionConditioning}\"");
         Need(Dynamics.Masking is "clip" or "prefix", $"dynamics.masking must be \"clip\" or \"prefix\", got \"{Dynamics.Masking}\"");
+        Need(Dynamics.ChangeWeight >= 1 && Dynamics.ChangeWeight <= 100, "dynamics.change_weight must be in [1, 100]");
         Need(Dynamics.CorruptMax >= 0 && Dynamics.CorruptMax <= 1, "dynamics.corrupt_max must be in [0, 1]");
         Need(Lam.NumActions >= 1 && Tokenizer.CodebookSize >= 2, "codebooks need at least one action and two tokens");
         Need(Lam.Window == 0 || (Lam.Window >= 2 && Lam.Window <= MaxFrames), "lam.window must be 0 (the whole clip) or in [2, max_frames]");

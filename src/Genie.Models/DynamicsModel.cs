@@ -196,7 +196,26 @@ public sealed class DynamicsModel : Module
     {
         var (masked, mask, levels) = MaskAndCorrupt(ids, b, t, rng);
         var logits = LevelLogits(masked, actions_RL, b, t, levels);
-        return new DynamicsOutput(logits, Ops.CrossEntropy(logits, ids, mask), mask);
+        return new DynamicsOutput(logits, Ops.CrossEntropy(logits, ids, LossWeights(ids, mask, b, t)), mask);
+    }
+
+    /// <summary>
+    /// Per-token loss weights: the mask (1 at masked positions), with change_weight instead of 1 where the target
+    /// code differs from the code at the same position in the frame before.
+    /// </summary>
+    public float[] LossWeights(int[] ids, float[] mask, int b, int t)
+    {
+        if (Config.ChangeWeight == 1f) return mask;
+        var weights = (float[])mask.Clone();
+        int n = Tokens;
+        for (int clip = 0; clip < b; clip++)
+            for (int f = 1; f < t; f++)
+                for (int i = 0; i < n; i++)
+                {
+                    int at = (clip * t + f) * n + i;
+                    if (weights[at] != 0f && ids[at] != ids[at - n]) weights[at] = Config.ChangeWeight;
+                }
+        return weights;
     }
 
     /// <summary>

@@ -117,6 +117,13 @@ public class OpGradientTests
         float[] mask = [1, 0, 1, 1, 0, 1];
         GradCheck.Check(() => Ops.CrossEntropy(logits, targets, mask), [logits]);
         GradCheck.Check(() => Ops.CrossEntropy(logits, targets), [logits]);
+        // Mask entries are weights: the gradient check holds for them too, and weight 3 on a row counts it three times.
+        float[] weights = [3, 0, 1, 0.5f, 0, 1];
+        GradCheck.Check(() => Ops.CrossEntropy(logits, targets, weights), [logits]);
+        var rows = logits.ToArray();
+        var tripled = Tensor.From([.. rows[0..5], .. rows[0..5], .. rows[0..5], .. rows[10..15]], 4, 5);
+        float weighted = Ops.CrossEntropy(Tensor.From(rows, 6, 5), targets, [3, 0, 1, 0, 0, 0]).Item();
+        Assert.Equal(Ops.CrossEntropy(tripled, [0, 0, 0, 2]).Item(), weighted, 5);
     }
 
     [Fact]

@@ -133,6 +133,18 @@ public class WorldPlaysTests
     }
 
     [Fact]
+    public void ChangeWeight_WeighsTheMaskedTokensThatDifferFromThePreviousFrame()
+    {
+        var dyn = new DynamicsModel(TestData.Tiny("dynamics.change_weight=4"), 2, new Rng(7));
+        // One clip of 3 frames of 2 tokens: token 0 changes at frame 1, token 1 at frame 2; everything after frame 0 masked but one.
+        int[] ids = [5, 6, 9, 6, 9, 7];
+        float[] mask = [0, 0, 1, 1, 0, 1];
+        Assert.Equal([0f, 0f, 4f, 1f, 0f, 4f], dyn.LossWeights(ids, mask, 1, 3));
+        Assert.Same(mask, new DynamicsModel(TestData.Tiny(), 2, new Rng(7)).LossWeights(ids, mask, 1, 3));   // the paper's plain mask
+        Assert.Throws<InvalidDataException>(() => TestData.Tiny("dynamics.change_weight=0.5"));
+    }
+
+    [Fact]
     public void CompareMotion_RightEveryFrameAgrees_AndAFrozenRolloutNeverMoves()
     {
         var real = Enumerable.Repeat((3, 0), 15).ToList();

@@ -30,7 +30,8 @@ public static partial class Ops
 
     /// <summary>
     /// Softmax cross-entropy of logits (R, K) against integer targets, averaged over the rows whose
-    /// <paramref name="mask"/> entry is non-zero (all rows when mask is null). Returns 0 when no row counts.
+    /// <paramref name="mask"/> entry is non-zero (all rows when mask is null). Mask entries are weights: the loss is
+    /// Σ mask[r]·ce[r] / Σ mask[r], so a 0/1 mask is a plain average over the chosen rows. Returns 0 when no row counts.
     /// </summary>
     public static Tensor CrossEntropy(Tensor logits, int[] targets, float[]? mask = null)
     {

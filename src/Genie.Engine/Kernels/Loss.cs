@@ -9,8 +9,8 @@ public static unsafe class Loss
     private const int Grain = 1 << 15;
 
     /// <summary>
-    /// Per-row softmax cross-entropy: loss[r] = logsumexp(logits[r]) − logits[r, target[r]] for rows whose
-    /// mask is non-zero (0 elsewhere). Saves logsumexp per row in <paramref name="lse"/>.
+    /// Per-row softmax cross-entropy: loss[r] = mask[r] · (logsumexp(logits[r]) − logits[r, target[r]]) (the mask is a
+    /// weight per row: 0 leaves a row out, 1 counts it once). Saves logsumexp per row in <paramref name="lse"/>.
     /// </summary>
     public static void CrossEntropyForward(float* loss, float* lse, float* logits, int* targets, float* mask, int rows, int classes) =>
         Workers.ForRange(rows, Math.Max(1, Grain / classes), (s, e) =>
@@ -25,7 +25,7 @@ public static unsafe class Loss
                 lse[r] = l;
                 int t = targets[r];
                 if ((uint)t >= (uint)classes) throw new ArgumentOutOfRangeException(nameof(targets), $"target {t} at row {r} is outside [0, {classes})");
-                loss[r] = mask == null || mask[r] != 0f ? l - row[t] : 0f;
+                loss[r] = mask == null ? l - row[t] : mask[r] != 0f ? mask[r] * (l - row[t]) : 0f;
             }
         });
 
