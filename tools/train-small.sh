@@ -17,11 +17,10 @@ t0=$(date +%s)
 stamp() { echo "$1 $(( $(date +%s) - t0 )) s" | tee -a "$work/timings.txt"; }
 : > "$work/timings.txt"
 
-# 1. Data: the random agent with sticky actions on easy levels, 3 world ticks per frame, 16 tiles of 4 pixels across
-#    with a camera that scrolls in whole tiles over a background fixed to the screen (docs/training.md).
+# 1. Data: the random agent with sticky actions on easy levels, 3 world ticks per frame.
 if [ ! -f "$work/data/manifest.json" ]; then
   "$genie" data make --world platformer --agent random --difficulty easy --ticks-per-frame 3 \
-    --view-tiles 16 --camera-step 4 --parallax 0 --episodes 800 --seed 2 --out "$work/data"
+    --episodes 800 --seed 2 --out "$work/data"
 fi
 stamp "data"
 
@@ -34,6 +33,6 @@ stamp "tokenizer"
 stamp "dynamics"
 
 # 4. Measure on held-out episodes, then export the slim copy that `genie play` opens by default.
-"$genie" eval --run "$work/genie" --clips 64 --json --write-actions "$work/genie/actions.json" | tee "$work/eval.json"
+"$genie" eval --run "$work/genie" --clips 64 --json | tee "$work/eval.json"
 "$genie" export --run "$work/genie" --out "$root/models/small" --overwrite
 stamp "done"
