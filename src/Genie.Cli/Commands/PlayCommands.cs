@@ -276,9 +276,7 @@ public static class PlayCommands
         var (rgb, w, h) = Genie.Models.Training.SampleGrid.Compose(rows, frames, cfg.Height, cfg.Width);
         var image = new Genie.Engine.Imaging.Image(w, h, rgb);
         if (scale > 1) image = Genie.Engine.Imaging.Resize.Scale(image, scale);
-        var tmp = outPath + $".{Environment.ProcessId}.tmp";
-        Genie.Engine.Imaging.Png.Save(image, tmp);
-        File.Move(tmp, outPath, overwrite: true);
+        Genie.Engine.Imaging.Png.Save(image, outPath);   // atomic
         Console.WriteLine($"wrote {outPath}: {prompts.Length} prompts × {actions} latent actions, {frames} frames each ({w * scale}x{h * scale} pixels) " +
                           $"in {clock.Elapsed.TotalSeconds:F1} s, seed {seed}");
         return 0;

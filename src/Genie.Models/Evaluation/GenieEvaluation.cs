@@ -60,8 +60,6 @@ public sealed record Controllability(IReadOnlyList<ActionMotion> Actions, int Pr
 /// <param name="Clips">Clips rolled out.</param>
 public sealed record RolloutEvaluation(double[] PsnrInferred, double[] PsnrRandom, double[] PsnrRealContext, MotionComparison Motion, int Clips)
 {
-    /// <summary>Frames per rollout T (the prompt counts as one).</summary>
-    public int Frames => PsnrInferred.Length + 1;
     /// <summary>Δ_t PSNR for t = 2..T (index t − 2).</summary>
     public double[] DeltaCurve => PsnrInferred.Zip(PsnrRandom, (a, b) => a - b).ToArray();
     /// <summary>Δ_t PSNR at frame t (2 ≤ t ≤ T) as the paper's one-number figure.</summary>
