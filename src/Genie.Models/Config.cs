@@ -28,6 +28,12 @@ public sealed record TokenizerConfig
     public int DeadAfter { get; init; } = 100;
     /// <summary>LayerNorm on q and k per head.</summary>
     public bool QkNorm { get; init; } = false;
+    /// <summary>
+    /// True (the paper): the encoder's temporal attention is causal over the clip, so z_t depends on x_≤t. False:
+    /// the encoder sees each frame alone, so a frame's codes depend on that frame only and an unchanged patch keeps
+    /// its code (the paper's spatial ViT tokenizer ablation); the decoder stays spatiotemporal either way.
+    /// </summary>
+    public bool EncoderTemporal { get; init; } = true;
 }
 
 /// <summary>Latent action model (ARCHITECTURE.md §5).</summary>

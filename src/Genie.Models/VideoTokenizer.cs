@@ -19,7 +19,8 @@ public sealed record TokenizerOutput(Tensor Reconstruction, Tensor Loss, Tensor 
 /// loss:    mean((x̂ − x)²) + VQ loss
 /// </code>
 /// Shape keys: B batch, T frames, N = (H/p)(W/p) tokens per frame, P = p·p·3, D width, L code width.
-/// Temporal attention is causal in encoder and decoder, so z_t depends on x_≤t only.
+/// Temporal attention is causal in encoder and decoder, so z_t depends on x_≤t only; with encoder_temporal off the
+/// encoder sees one frame at a time and z_t depends on x_t only.
 /// </summary>
 public sealed class VideoTokenizer : Module
 {
@@ -60,10 +61,15 @@ public sealed class VideoTokenizer : Module
         _toPixels = Child("to_pixels", new Linear(c.Dim, PatchDim, rng));
     }
 
-    /// <summary>Patches (B, T, N, P) → continuous encoder output e (B·T·N, L), before quantisation.</summary>
+    /// <summary>
+    /// Patches (B, T, N, P) → continuous encoder output e (B·T·N, L), before quantisation. Without
+    /// encoder_temporal each frame is encoded as a clip of one, (B·T, 1, N, P), so its codes see that frame only.
+    /// </summary>
     public Tensor EncodeContinuous(Tensor patches_BTNP)
     {
-        var h_BTND = Encoder.Forward(_patchEmbed.Forward(patches_BTNP));
+        var x = Config.EncoderTemporal ? patches_BTNP
+            : Ops.Reshape(patches_BTNP, [patches_BTNP.Shape[0] * patches_BTNP.Shape[1], 1, Tokens, PatchDim]);
+        var h_BTND = Encoder.Forward(_patchEmbed.Forward(x));
         return Ops.Reshape(_toLatent.Forward(h_BTND), [-1, Config.LatentDim]);
     }
 

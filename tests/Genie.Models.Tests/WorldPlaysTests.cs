@@ -12,6 +12,53 @@ namespace Genie.Models.Tests;
 public class WorldPlaysTests
 {
     [Fact]
+    public void SpatialEncoder_AFramesCodesDependOnThatFrameOnly()
+    {
+        // Change frames 0..1 of a 4-frame clip: with encoder_temporal off, frames 2..3's encoder outputs are
+        // bit-identical; with the paper's causal encoder they are not (the control that makes the test able to fail).
+        var clip = TestData.MovingSquare(4, 16, new Rng(2)).Frames;
+        int frameBytes = 16 * 16 * 3;
+        var changed = (byte[])clip.Clone();
+        var rng = new Rng(3);
+        for (int i = 0; i < 2 * frameBytes; i++) changed[i] = (byte)rng.NextInt(256);
+        foreach (var temporal in new[] { false, true })
+        {
+            var cfg = TestData.Tiny($"tokenizer.encoder_temporal={(temporal ? "true" : "false")}");
+            var tok = new VideoTokenizer(cfg, new Rng(1));
+            float[] Enc(byte[] f) { using var _ = new TensorScope(); using var __ = Tape.NoGrad(); return tok.EncodeContinuous(Patches.Tensor(f, 1, f.Length / frameBytes, 16, 16, 4)).ToArray(); }
+            var a = Enc(clip);
+            var b = Enc(changed);
+            int perFrame = tok.Tokens * cfg.Tokenizer.LatentDim;
+            var later = Enumerable.Range(2 * perFrame, 2 * perFrame);
+            if (temporal) Assert.Contains(later, i => a[i] != b[i]);
+            else Assert.All(later, i => Assert.Equal(a[i], b[i]));
+            // Encoding a frame alone gives what it gets inside the clip.
+            var alone = Enc(clip[(3 * frameBytes)..]);
+            if (!temporal) Assert.Equal(a[(3 * perFrame)..], alone);
+        }
+    }
+
+    [Fact]
+    public void CodeFlicker_CountsUnchangedPatchesWhoseIdChanged()
+    {
+        // Two clips of 3 frames of 8x8 pixels, patches of 4: 4 patches per frame.
+        int h = 8, w = 8, p = 4, fb = h * w * 3;
+        var frames = new byte[2 * 3 * fb];
+        // Clip 0, frame 1: patch 3 (bottom right) changes pixels; frame 2 equals frame 1.
+        for (int y = 4; y < 8; y++) for (int x = 4; x < 8; x++) frames[(1 * fb) + (y * w + x) * 3] = 200;
+        for (int y = 4; y < 8; y++) for (int x = 4; x < 8; x++) frames[(2 * fb) + (y * w + x) * 3] = 200;
+        var ids = new int[2 * 3 * 4];
+        ids[1 * 4 + 3] = 5; ids[2 * 4 + 3] = 5;         // the changed patch gets a new id (not counted), then keeps it
+        ids[2 * 4 + 0] = 9;                               // an unchanged patch of clip 0 flickers at frame 2
+        ids[(3 + 1) * 4 + 1] = 7;                         // clip 1 never changes pixels: patch 1 flickers at frame 1 ...
+        ids[(3 + 2) * 4 + 1] = 7;                         // ... and keeps its new id at frame 2 (no second flicker)
+        var (unchanged, flickered) = Metrics.CodeFlicker(frames, ids, 2, 3, h, w, p);
+        Assert.Equal(2 * 2 * 4 - 1, unchanged);          // 16 transitions' patches, less the one that changed pixels
+        Assert.Equal(2, flickered);
+        Assert.Throws<ArgumentException>(() => Metrics.CodeFlicker(frames, ids[1..], 2, 3, h, w, p));
+    }
+
+    [Fact]
     public void ActionToken_FrameTPlusOnesActionChangesNothingAtFramesUpToT()
     {
         var cfg = TestData.Tiny("dynamics.action_conditioning=token");

@@ -85,9 +85,11 @@ public static class EvalCommands
         {
             var genie = new GenieModel(config, new Rng(0));
             genie.LoadWeights(weights);
-            var (psnr, frames, codes) = GenieEvaluation.ComputeTokenizerPsnr(genie.Tokenizer, batches);
-            results["tokenizer_psnr"] = Math.Round(psnr, 3);
-            results["codes_used"] = codes;
+            var tq = GenieEvaluation.ComputeTokenizerQuality(genie.Tokenizer, batches);
+            var (psnr, frames) = (tq.Psnr, tq.Frames);
+            results["tokenizer_psnr"] = Math.Round(tq.Psnr, 3);
+            results["codes_used"] = tq.CodesUsed;
+            results["code_flicker"] = Math.Round(tq.CodeFlicker, 3);
             Console.Error.WriteLine($"tokenizer PSNR {psnr:0.00} dB over {frames} frames; rolling out {count} clips of {length} frames (inferred, random and real-context)...");
             var bar = new ProgressBar("eval rollouts", count, "clips");
             var rollouts = GenieEvaluation.ComputeRollouts(genie, batches, seed, steps, temperature, progress: done => bar.Report(done));
@@ -140,9 +142,10 @@ public static class EvalCommands
         {
             var tok = new VideoTokenizer(config, new Rng(0));
             tok.LoadWeights(weights);
-            var (psnr, _, codes) = GenieEvaluation.ComputeTokenizerPsnr(tok, batches);
-            results["tokenizer_psnr"] = Math.Round(psnr, 3);
-            results["codes_used"] = codes;
+            var tq = GenieEvaluation.ComputeTokenizerQuality(tok, batches);
+            results["tokenizer_psnr"] = Math.Round(tq.Psnr, 3);
+            results["codes_used"] = tq.CodesUsed;
+            results["code_flicker"] = Math.Round(tq.CodeFlicker, 3);
         }
         results["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1);
         if (json) Console.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));

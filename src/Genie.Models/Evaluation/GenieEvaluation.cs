@@ -70,6 +70,13 @@ public sealed record RolloutEvaluation(double[] PsnrInferred, double[] PsnrRando
     public double NextFramePsnrOwnContext => PsnrInferred.Average();
 }
 
+/// <summary>The tokenizer on held-out clips (<see cref="GenieEvaluation.ComputeTokenizerQuality"/>).</summary>
+/// <param name="Psnr">Mean per-frame PSNR of the reconstruction.</param>
+/// <param name="Frames">Frames measured.</param>
+/// <param name="CodesUsed">Distinct token ids seen.</param>
+/// <param name="CodeFlicker">Of the patches unchanged since the frame before, the share whose token id changed.</param>
+public sealed record TokenizerQuality(double Psnr, int Frames, int CodesUsed, double CodeFlicker);
+
 /// <summary>The paper's evaluation of a trained Genie on held-out clips.</summary>
 public static class GenieEvaluation
 {
@@ -222,11 +229,15 @@ public static class GenieEvaluation
         static int Direction(double pixelsPerFrame) => pixelsPerFrame > 0.5 ? 1 : pixelsPerFrame < -0.5 ? -1 : 0;
     }
 
-    /// <summary>Mean per-frame PSNR of the tokenizer's reconstruction (encode, quantise, decode) over clips.</summary>
-    public static (double Psnr, int Frames, int CodesUsed) ComputeTokenizerPsnr(VideoTokenizer tokenizer, IEnumerable<ClipBatch> clips)
+    /// <summary>
+    /// The tokenizer on clips: mean per-frame PSNR of the reconstruction (encode, quantise, decode), the codes in use,
+    /// and code flicker (<see cref="Metrics.CodeFlicker"/>: the share of unchanged patches whose id changes).
+    /// </summary>
+    public static TokenizerQuality ComputeTokenizerQuality(VideoTokenizer tokenizer, IEnumerable<ClipBatch> clips)
     {
         double sum = 0;
         int frames = 0;
+        long unchanged = 0, flickered = 0;
         var used = new HashSet<int>();
         foreach (var batch in clips)
         {
@@ -235,13 +246,16 @@ public static class GenieEvaluation
             var x = Patches.Tensor(batch.Frames, batch.BatchSize, batch.ClipLength, batch.Height, batch.Width, tokenizer.Config.Patch);
             var output = tokenizer.Forward(x);
             foreach (var id in output.Vq.Ids) used.Add(id);
+            var (u, f) = Metrics.CodeFlicker(batch.Frames, output.Vq.Ids, batch.BatchSize, batch.ClipLength, batch.Height, batch.Width, tokenizer.Config.Patch);
+            unchanged += u;
+            flickered += f;
             var a = output.Reconstruction.ToArray();
             var b = x.ToArray();
             int n = batch.BatchSize * batch.ClipLength, per = a.Length / n;
-            for (int f = 0; f < n; f++) sum += Metrics.Psnr(a.AsSpan(f * per, per), b.AsSpan(f * per, per));
+            for (int i = 0; i < n; i++) sum += Metrics.Psnr(a.AsSpan(i * per, per), b.AsSpan(i * per, per));
             frames += n;
         }
-        return (frames == 0 ? 0 : sum / frames, frames, used.Count);
+        return new TokenizerQuality(frames == 0 ? 0 : sum / frames, frames, used.Count, unchanged == 0 ? 0 : (double)flickered / unchanged);
     }
 
     /// <summary>Latent actions of every transition of labelled clips against the true actions.</summary>

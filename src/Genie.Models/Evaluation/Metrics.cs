@@ -25,6 +25,39 @@ public static class Metrics
     public static double PsnrFromMse(double mse) => mse <= 1e-10 ? 100 : 10 * Math.Log10(1 / mse);
 
     /// <summary>
+    /// Code flicker of a tokenizer on clips (uint8 frames (B, T, H, W, 3) and their token ids (B, T, N) for patches
+    /// of <paramref name="patch"/>²): of the patch positions whose pixels are exactly those of the frame before, the
+    /// share whose token id is not the one before. A tokenizer whose ids are a function of what the patch shows scores
+    /// 0; every flicker is a change the dynamics model has to predict although nothing on screen changed. Returns the
+    /// counts (unchanged patches, of them with a new id), so clips can be pooled.
+    /// </summary>
+    public static (long Unchanged, long Flickered) CodeFlicker(ReadOnlySpan<byte> frames, ReadOnlySpan<int> ids, int b, int t, int height, int width, int patch)
+    {
+        int gw = width / patch, n = height / patch * gw, frameBytes = height * width * 3;
+        if (frames.Length != (long)b * t * frameBytes || ids.Length != (long)b * t * n)
+            throw new ArgumentException($"{frames.Length} bytes and {ids.Length} ids are not {b}x{t} frames of {width}x{height} and {n} tokens");
+        long unchanged = 0, flickered = 0;
+        for (int clip = 0; clip < b; clip++)
+            for (int f = 1; f < t; f++)
+            {
+                var now = frames.Slice((clip * t + f) * frameBytes, frameBytes);
+                var before = frames.Slice((clip * t + f - 1) * frameBytes, frameBytes);
+                for (int i = 0; i < n; i++)
+                {
+                    int y0 = i / gw * patch, x0 = i % gw * patch;
+                    bool same = true;
+                    for (int y = y0; y < y0 + patch && same; y++)
+                        same = now.Slice((y * width + x0) * 3, patch * 3).SequenceEqual(before.Slice((y * width + x0) * 3, patch * 3));
+                    if (!same) continue;
+                    unchanged++;
+                    int at = (clip * t + f) * n + i;
+                    if (ids[at] != ids[at - n]) flickered++;
+                }
+            }
+        return (unchanged, flickered);
+    }
+
+    /// <summary>
     /// How far the view moved from frame <paramref name="a"/> to frame <paramref name="b"/> (uint8, H×W×3), in
     /// whole pixels, right and down: the offset (dx, dy), |dx|, |dy| ≤ <paramref name="radius"/>, for which
     /// a(x, y) best matches b(x − dx, y − dy) in mean squared difference over the frames' overlap. In a world

@@ -64,19 +64,8 @@ public sealed class TokenizerTrainer : Trainer
     /// <inheritdoc />
     protected override Dictionary<string, double> Evaluate()
     {
-        double psnr = 0;
-        int frames = 0;
-        var used = new HashSet<int>();
-        foreach (var batch in _validation)
-        {
-            using var _ = new TensorScope();
-            var patches = ToPatches(batch);
-            var output = Tokenizer.Forward(patches);
-            foreach (var id in output.Vq.Ids) used.Add(id);
-            psnr += FramePsnrSum(output.Reconstruction.ToArray(), patches.ToArray(), batch.BatchSize * batch.ClipLength);
-            frames += batch.BatchSize * batch.ClipLength;
-        }
-        return new() { ["psnr"] = frames == 0 ? 0 : psnr / frames, ["codes_used"] = used.Count };
+        var q = GenieEvaluation.ComputeTokenizerQuality(Tokenizer, _validation);
+        return new() { ["psnr"] = q.Psnr, ["codes_used"] = q.CodesUsed, ["code_flicker"] = q.CodeFlicker };
     }
 
     /// <summary>Sum over frames of each frame's PSNR; both arrays hold <paramref name="frames"/> equal-sized frames.</summary>
