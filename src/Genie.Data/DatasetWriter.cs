@@ -57,9 +57,11 @@ public sealed class DatasetWriter : IDisposable
 
     /// <summary>
     /// Starts a dataset at <paramref name="directory"/>. Throws <see cref="IOException"/> if it exists and
-    /// <paramref name="overwrite"/> is false (checked now, before any work, and again at commit).
+    /// <paramref name="overwrite"/> is false (checked now, before any work, and again at commit); with it, an existing
+    /// folder is replaced only if it is a dataset (<see cref="OutputFolder.CheckReplaceable"/>) and holds none of
+    /// <paramref name="inputs"/>, the files the dataset is made from.
     /// </summary>
-    public DatasetWriter(string directory, DatasetDescription description, bool overwrite = false)
+    public DatasetWriter(string directory, DatasetDescription description, bool overwrite = false, IEnumerable<string>? inputs = null)
     {
         if (description.Height <= 0 || description.Width <= 0) throw new ArgumentException("frame size must be positive");
         if (!(description.Fps > 0)) throw new ArgumentException("fps must be positive");
@@ -70,6 +72,7 @@ public sealed class DatasetWriter : IDisposable
         if (File.Exists(_target)) throw new IOException($"{directory} is a file, not a directory");
         if (System.IO.Directory.Exists(_target) && !overwrite)
             throw new IOException($"{directory} already exists; pass --overwrite to replace it");
+        if (overwrite) CheckReplaceable(directory, inputs);
         var parent = Path.GetDirectoryName(_target)!;
         System.IO.Directory.CreateDirectory(parent);
         RemoveAbandonedTemps(parent, Path.GetFileName(_target));
@@ -197,6 +200,7 @@ public sealed class DatasetWriter : IDisposable
         if (System.IO.Directory.Exists(_target))
         {
             if (!_overwrite) throw new IOException($"{_target} appeared while writing; pass --overwrite to replace it");
+            CheckReplaceable(_target);
             aside = _temp + ".old";
             System.IO.Directory.Move(_target, aside);
         }
@@ -220,6 +224,14 @@ public sealed class DatasetWriter : IDisposable
     }
 
     /// <summary>Removes temporary directories of earlier writers of this target whose process is gone (a crash or kill -9).</summary>
+    /// <summary>
+    /// Throws unless <paramref name="directory"/> is missing, empty, or a dataset (a genie-dataset manifest.json and its
+    /// episodes folder, nothing else) that holds none of <paramref name="inputs"/>: what <c>--overwrite</c> may replace.
+    /// </summary>
+    public static void CheckReplaceable(string directory, IEnumerable<string>? inputs = null) =>
+        OutputFolder.CheckReplaceable(directory, "dataset", "manifest.json", ["manifest.json", "episodes"], inputs ?? [],
+            path => DatasetManifest.Parse(File.ReadAllText(path), path) is not null);
+
     private static void RemoveAbandonedTemps(string parent, string name)
     {
         foreach (var dir in System.IO.Directory.EnumerateDirectories(parent, $".{name}.tmp-*"))

@@ -149,7 +149,7 @@ public static class VideoIngest
         {
             Source = "video", Height = o.Height, Width = o.Width, Fps = o.Fps, Seed = o.Seed, Details = details,
             ValidationFraction = o.ValidationFraction,
-        }, o.Overwrite);
+        }, o.Overwrite, files);
 
         int next = 0, skipped = 0, dropped = 0;
         long frames = 0;

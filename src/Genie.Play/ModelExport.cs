@@ -20,6 +20,17 @@ public sealed record ExportResult(long Parameters, long Bytes, int Prompts, stri
 /// </summary>
 public static class ModelExport
 {
+    /// <summary>Every top-level entry an export holds; a README.md beside them (a model card) is kept on re-export.</summary>
+    public static readonly string[] Entries = ["export.json", "config.json", "latest", "checkpoints", "actions.json", "prompts", "README.md"];
+
+    /// <summary>
+    /// Throws unless <paramref name="outDir"/> is missing, empty, or an export (export.json, nothing an export does not
+    /// hold) that contains neither the source <paramref name="run"/> nor <paramref name="dataDir"/>: what
+    /// <c>--overwrite</c> may replace.
+    /// </summary>
+    public static void CheckReplaceable(string outDir, string run, string? dataDir) =>
+        OutputFolder.CheckReplaceable(outDir, "model export", "export.json", Entries, [run, dataDir]);
+
     /// <summary>Writes the copy of <paramref name="run"/> to <paramref name="outDir"/> (built beside it and renamed when complete).</summary>
     public static ExportResult Write(string run, string outDir, SafeTensorsDType dtype, int prompts, string? dataDir, bool overwrite, string command)
     {
@@ -30,11 +41,8 @@ public static class ModelExport
         if (File.Exists(Path.Combine(latest, "state.json"))) stateData = Checkpoint.LoadState(Path.Combine(latest, "state.json")).Data;
         dataDir ??= stateData is not null && File.Exists(Path.Combine(stateData, "manifest.json")) ? stateData : null;
 
-        if (Directory.Exists(outDir))
-        {
-            if (!overwrite) throw new IOException($"{outDir} exists; add --overwrite to replace it");
-            Directory.Delete(outDir, true);
-        }
+        if (Directory.Exists(outDir) && !overwrite) throw new IOException($"{outDir} exists; add --overwrite to replace it");
+        CheckReplaceable(outDir, run, dataDir);
         var tmp = outDir.TrimEnd('/') + $".{Environment.ProcessId}.tmp";
         if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
         Directory.CreateDirectory(tmp);
@@ -70,11 +78,26 @@ public static class ModelExport
                 ["command"] = command,
             };
             File.WriteAllText(Path.Combine(tmp, "export.json"), info.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-            Directory.Move(tmp, outDir);
+            // A hand-written model card in the folder being replaced is carried over; the old export steps aside
+            // and is deleted only once the new one is in place.
+            if (File.Exists(Path.Combine(outDir, "README.md"))) File.Copy(Path.Combine(outDir, "README.md"), Path.Combine(tmp, "README.md"));
+            string? aside = null;
+            if (Directory.Exists(outDir))
+            {
+                aside = tmp + ".old";
+                Directory.Move(outDir, aside);
+            }
+            try { Directory.Move(tmp, outDir); }
+            catch
+            {
+                if (aside is not null) Directory.Move(aside, outDir);
+                throw;
+            }
+            if (aside is not null) Directory.Delete(aside, true);
         }
         catch
         {
-            try { Directory.Delete(tmp, true); } catch (IOException) { }
+            try { if (Directory.Exists(tmp)) Directory.Delete(tmp, true); } catch (IOException) { }
             throw;
         }
         // The copy must load exactly as the player will load it.

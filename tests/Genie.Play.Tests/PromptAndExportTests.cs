@@ -125,6 +125,19 @@ public class PromptAndExportTests
         // Prompts from the copy are what the play page offers.
         Assert.Equal(3, SampleFrames.Open(null, outDir, 16, 16, Genie.Worlds.Platformer.Difficulty.Easy).Count);
         Assert.Throws<IOException>(() => ModelExport.Write(run, outDir, SafeTensorsDType.BF16, 0, null, overwrite: false, command: "test"));
+
+        // --overwrite replaces an export (keeping its hand-written README.md) ...
+        File.WriteAllText(Path.Combine(outDir, "README.md"), "model card");
+        ModelExport.Write(run, outDir, SafeTensorsDType.BF16, 0, null, overwrite: true, command: "test");
+        Assert.Equal("model card", File.ReadAllText(Path.Combine(outDir, "README.md")));
+        Assert.False(Directory.Exists(Path.Combine(outDir, "prompts")));
+        // ... but never the folder that holds the source run, nor one that is not an export; nothing is touched.
+        var e = Assert.Throws<IOException>(() => ModelExport.Write(run, dir.Path, SafeTensorsDType.BF16, 0, null, overwrite: true, command: "test"));
+        Assert.Contains("input", e.Message);
+        Assert.True(File.Exists(Path.Combine(Checkpoint.RequireLatest(run), "optimizer.safetensors")));
+        e = Assert.Throws<IOException>(() => ModelExport.Write(run, data, SafeTensorsDType.BF16, 0, null, overwrite: true, command: "test"));
+        Assert.Contains("not a model export", e.Message);
+        Assert.True(File.Exists(Path.Combine(data, "manifest.json")));
     }
 
     [Fact]

@@ -74,6 +74,40 @@ public class DatasetTests
     }
 
     [Fact]
+    public void Overwrite_ReplacesOnlyADataset_NeverAFolderOfOtherThings()
+    {
+        using var dir = new TempDir();
+        // A folder of the user's own: --overwrite must refuse it and leave the file alone.
+        var mine = dir["thesis"];
+        Directory.CreateDirectory(mine);
+        File.WriteAllText(Path.Combine(mine, "thesis.txt"), "x");
+        var e = Assert.Throws<IOException>(() => new DatasetWriter(mine, Description(), overwrite: true));
+        Assert.Contains("not a dataset", e.Message);
+        Assert.Equal("x", File.ReadAllText(Path.Combine(mine, "thesis.txt")));
+
+        // A dataset with a file of the user's put inside: refused, naming the file.
+        string data = Make(dir);
+        File.WriteAllText(Path.Combine(data, "notes.md"), "mine");
+        e = Assert.Throws<IOException>(() => new DatasetWriter(data, Description(), overwrite: true));
+        Assert.Contains("notes.md", e.Message);
+        File.Delete(Path.Combine(data, "notes.md"));
+
+        // A folder that holds the command's own input (a video to ingest): refused.
+        var video = Path.Combine(data, "episodes", "clip.mp4");
+        File.WriteAllText(video, "");
+        e = Assert.Throws<IOException>(() => new DatasetWriter(data, Description(), overwrite: true, inputs: [video]));
+        Assert.Contains("input", e.Message);
+        File.Delete(video);
+
+        // An empty folder and a dataset are replaced.
+        Directory.CreateDirectory(dir["empty"]);
+        using (var w = new DatasetWriter(dir["empty"], Description(), overwrite: true)) { w.WriteEpisode(0, Frames(0, 5), Actions(0, 5)); w.Commit(); }
+        using (var w = new DatasetWriter(data, Description(), overwrite: true)) { w.WriteEpisode(0, Frames(0, 5), Actions(0, 5)); w.Commit(); }
+        using var ds = Dataset.Open(data);
+        Assert.Single(ds.Episodes);
+    }
+
+    [Fact]
     public void Writer_RefusesAnExistingDirectory_UnlessOverwriting()
     {
         using var dir = new TempDir();
