@@ -95,6 +95,39 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void Resume_RemovesStaleCheckpointTemps_AndLogsEachStepOnce()
+    {
+        // Validation every 2 steps, checkpoints every 3: killed at step 4, the log holds step 4's validation,
+        // which the resumed run replays. The resumed log must list each (step, split) once, as the straight run's does.
+        var cfg = TestData.Tiny("train_tokenizer.steps=6", "train_tokenizer.checkpoint_every=3", "train_tokenizer.eval_every=2");
+        var (src, val) = Data(cfg);
+        var straight = Path.Combine(_root, "straight");
+        new TokenizerTrainer(cfg, src, val, new RunOptions(straight, Resume: false)).Run();
+
+        var (src2, val2) = Data(cfg);
+        var broken = Path.Combine(_root, "broken");
+        using var cancel = new CancellationTokenSource();
+        var interrupted = new TokenizerTrainer(cfg, src2, val2, new RunOptions(broken, false, p => { if (p.Step == 4) cancel.Cancel(); }));
+        Assert.Throws<OperationCanceledException>(() => interrupted.Run(cancel.Token));
+        // What a kill -9 during a checkpoint write leaves (the PID is one no process has).
+        var stale = Path.Combine(broken, "checkpoints", ".step_000006.2147483000.tmp");
+        Directory.CreateDirectory(stale);
+        File.WriteAllText(Path.Combine(stale, "model.safetensors"), "half");
+        File.AppendAllText(Path.Combine(broken, "metrics.jsonl"), "{\"step\":4,\"spl");   // and a torn last line
+
+        var (src3, val3) = Data(cfg);
+        new TokenizerTrainer(cfg, src3, val3, new RunOptions(broken, Resume: true)).Run();
+        Assert.False(Directory.Exists(stale));
+        static List<string> Keys(string run) => File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l =>
+        {
+            var o = System.Text.Json.Nodes.JsonNode.Parse(l)!;
+            return $"{o["step"]}/{o["split"]}";
+        }).ToList();
+        Assert.Equal(Keys(straight), Keys(broken));
+        Assert.Contains("4/val", Keys(broken));
+    }
+
+    [Fact]
     public void StartingOverAnExistingRun_IsRefused()
     {
         var cfg = TestData.Tiny("train_tokenizer.steps=1");

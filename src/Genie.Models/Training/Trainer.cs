@@ -165,10 +165,12 @@ public abstract class Trainer
     private void PrepareRunDir()
     {
         var dir = Options.RunDir;
+        if (Directory.Exists(dir)) Checkpoint.RemoveStaleTemps(dir);
         if (Options.Resume)
         {
             var ckpt = Checkpoint.RequireLatest(dir);
             LoadCheckpoint(ckpt);
+            TruncateMetrics(Path.Combine(dir, "metrics.jsonl"), Step);
             return;
         }
         if (Directory.Exists(dir) && Checkpoint.Latest(dir) is not null)
@@ -176,6 +178,27 @@ public abstract class Trainer
         Directory.CreateDirectory(dir);
         AtomicFile.WriteAllText(Path.Combine(dir, "config.json"), Config.ToJson());
         File.Delete(Path.Combine(dir, "metrics.jsonl"));
+    }
+
+    /// <summary>
+    /// On resume: drops the lines of <paramref name="path"/> logged after <paramref name="step"/> (the steps the run
+    /// will now replay, which would otherwise appear twice) and a torn last line; rewritten atomically.
+    /// </summary>
+    public static void TruncateMetrics(string path, int step)
+    {
+        if (!File.Exists(path)) return;
+        var lines = File.ReadAllLines(path);
+        var kept = lines.Where(line =>
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                return doc.RootElement.TryGetProperty("step", out var s) && s.TryGetInt32(out int at) && at <= step;
+            }
+            catch (JsonException) { return false; }
+        }).ToList();
+        if (kept.Count == lines.Length) return;
+        AtomicFile.WriteAllText(path, kept.Count == 0 ? "" : string.Join("\n", kept) + "\n");
     }
 
     private void SaveCheckpoint()
