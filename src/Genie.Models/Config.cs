@@ -156,7 +156,7 @@ public sealed record TrainConfig
     /// learning from them, instead of collapsed or still changing meaning. 0 (default): both from the first step.
     /// </summary>
     public int LamWarmup { get; init; } = 0;
-    /// <summary>Write a checkpoint every N steps (0: only at the end).</summary>
+    /// <summary>Write a checkpoint every N steps (≥ 1; the last step always writes one).</summary>
     public int CheckpointEvery { get; init; } = 500;
     /// <summary>Seed of initialisation, data order and masking.</summary>
     public ulong Seed { get; init; } = 0;
@@ -188,7 +188,49 @@ public sealed record GenieConfig
     public GenieConfig Validate()
     {
         void Need(bool ok, string what) { if (!ok) throw new InvalidDataException($"config '{Name}': {what}"); }
-        Need(Height > 0 && Width > 0, "height and width must be positive");
+        void Range(string key, double value, double min, double max) =>
+            Need(double.IsFinite(value) && value >= min && value <= max, $"{key} must be in [{min}, {max}], got {value.ToString(CultureInfo.InvariantCulture)}");
+        Range("height", Height, 1, 4096);
+        Range("width", Width, 1, 4096);
+        Range("max_frames", MaxFrames, 2, 1024);
+        foreach (var (key, p, dim, heads, enc, dec, latent, beta, dead) in new[]
+        {
+            ("tokenizer", Tokenizer.Patch, Tokenizer.Dim, Tokenizer.Heads, Tokenizer.EncoderDepth, Tokenizer.DecoderDepth, Tokenizer.LatentDim, Tokenizer.Beta, Tokenizer.DeadAfter),
+            ("lam", Lam.Patch, Lam.Dim, Lam.Heads, Lam.EncoderDepth, Lam.DecoderDepth, Lam.LatentDim, Lam.Beta, Lam.DeadAfter),
+        })
+        {
+            Range($"{key}.patch", p, 1, 256);
+            Range($"{key}.dim", dim, 1, 8192);
+            Range($"{key}.heads", heads, 1, 256);
+            Range($"{key}.encoder_depth", enc, 1, 256);
+            Range($"{key}.decoder_depth", dec, 1, 256);
+            Range($"{key}.latent_dim", latent, 1, 4096);
+            Range($"{key}.beta", beta, 0, 100);
+            Range($"{key}.dead_after", dead, 1, int.MaxValue);
+        }
+        Range("tokenizer.codebook_size", Tokenizer.CodebookSize, 2, 1 << 20);
+        Range("lam.num_actions", Lam.NumActions, 1, 4096);
+        Range("dynamics.dim", Dynamics.Dim, 1, 8192);
+        Range("dynamics.heads", Dynamics.Heads, 1, 256);
+        Range("dynamics.depth", Dynamics.Depth, 1, 256);
+        Range("dynamics.sampling_steps", Dynamics.SamplingSteps, 1, 1000);
+        Range("dynamics.temperature", Dynamics.Temperature, 0, 100);
+        foreach (var (key, t) in new[] { ("train_tokenizer", TrainTokenizer), ("train_dynamics", TrainDynamics) })
+        {
+            Range($"{key}.batch_size", t.BatchSize, 1, 4096);
+            Range($"{key}.steps", t.Steps, 1, int.MaxValue);
+            // A learning rate above 1 is a typo, not a setting: AdamW's steps are about lr in size.
+            Need(float.IsFinite(t.Lr) && t.Lr > 0 && t.Lr <= 1, $"{key}.lr must be in (0, 1], got {t.Lr.ToString(CultureInfo.InvariantCulture)}");
+            Range($"{key}.min_lr", t.MinLr, 0, t.Lr);
+            Range($"{key}.warmup", t.Warmup, 0, int.MaxValue);
+            Need(float.IsFinite(t.Beta1) && t.Beta1 >= 0 && t.Beta1 < 1, $"{key}.beta1 must be in [0, 1)");
+            Need(float.IsFinite(t.Beta2) && t.Beta2 >= 0 && t.Beta2 < 1, $"{key}.beta2 must be in [0, 1)");
+            Range($"{key}.weight_decay", t.WeightDecay, 0, 10);
+            Need(float.IsFinite(t.GradClip) && t.GradClip > 0, $"{key}.grad_clip must be positive, got {t.GradClip.ToString(CultureInfo.InvariantCulture)}");
+            Range($"{key}.eval_every", t.EvalEvery, 0, int.MaxValue);
+            Range($"{key}.eval_clips", t.EvalClips, 1, 1 << 20);
+            Range($"{key}.checkpoint_every", t.CheckpointEvery, 1, int.MaxValue);
+        }
         Need(Height % Tokenizer.Patch == 0 && Width % Tokenizer.Patch == 0, $"tokenizer.patch {Tokenizer.Patch} must divide height {Height} and width {Width}");
         Need(Height % Lam.Patch == 0 && Width % Lam.Patch == 0, $"lam.patch {Lam.Patch} must divide height {Height} and width {Width}");
         Need(Tokenizer.Dim % Tokenizer.Heads == 0, "tokenizer.dim must be divisible by tokenizer.heads");
@@ -289,20 +331,38 @@ public sealed record GenieConfig
             node = node[path[i]] ?? throw new ArgumentException($"unknown config key '{string.Join('.', path[..(i + 1)])}' in override '{assignment}'");
         var obj = node as JsonObject ?? throw new ArgumentException($"'{string.Join('.', path[..^1])}' is not a section");
         var leaf = path[^1];
-        if (!obj.ContainsKey(leaf))
-        {
-            // Allow keys the file leaves at their default, but only real ones.
-            if (!KnownKeys(string.Join('.', path[..^1])).Contains(leaf))
-                throw new ArgumentException($"unknown config key '{assignment[..eq]}'");
-        }
+        var key = assignment[..eq].Trim();
+        // Only real keys, whether or not the file sets them; the value must parse as the key's type, and the error
+        // names the --set, not a line of the config file.
+        var property = KnownKeys(string.Join('.', path[..^1])).GetValueOrDefault(leaf)
+            ?? throw new ArgumentException($"unknown config key '{key}'");
+        var type = property.PropertyType;
         JsonNode value;
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var num)) value = JsonValue.Create(num);
-        else if (text is "true" or "false") value = JsonValue.Create(text == "true");
-        else value = JsonValue.Create(text);
+        if (type == typeof(int) || type == typeof(ulong))
+        {
+            if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var whole)
+                || (type == typeof(int) && (whole < int.MinValue || whole > int.MaxValue)) || (type == typeof(ulong) && whole < 0))
+                throw new ArgumentException($"--set {assignment}: {key} takes a whole number{(type == typeof(ulong) ? " ≥ 0" : "")}, got '{text}'");
+            value = JsonValue.Create(whole);
+        }
+        else if (type == typeof(float) || type == typeof(double))
+        {
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var num))
+                throw new ArgumentException($"--set {assignment}: {key} takes a number, got '{text}'");
+            if (!double.IsFinite(num)) throw new ArgumentException($"--set {assignment}: {key} must be a finite number");
+            value = JsonValue.Create(num);
+        }
+        else if (type == typeof(bool))
+        {
+            if (text is not ("true" or "false")) throw new ArgumentException($"--set {assignment}: {key} takes true or false, got '{text}'");
+            value = JsonValue.Create(text == "true");
+        }
+        else if (type == typeof(string)) value = JsonValue.Create(text);
+        else throw new ArgumentException($"--set {assignment}: {key} is a section; set one of its keys");
         obj[leaf] = value;
     }
 
-    private static HashSet<string> KnownKeys(string section)
+    private static Dictionary<string, System.Reflection.PropertyInfo> KnownKeys(string section)
     {
         Type t = section switch
         {
@@ -313,6 +373,6 @@ public sealed record GenieConfig
             "train_tokenizer" or "train_dynamics" => typeof(TrainConfig),
             _ => throw new ArgumentException($"unknown config section '{section}'"),
         };
-        return t.GetProperties().Select(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name)).ToHashSet();
+        return t.GetProperties().Where(p => p.CanWrite).ToDictionary(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name));
     }
 }

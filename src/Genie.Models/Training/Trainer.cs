@@ -107,6 +107,10 @@ public abstract class Trainer
                     var batch = Source.Next();
                     (loss, m) = TrainStep(batch);
                     float norm = GradClip.ClipGlobalNorm(TrainableParameters, Train.GradClip);
+                    // Stop before a non-finite loss or gradient reaches the weights, so every checkpoint stays good.
+                    if (!double.IsFinite(loss) || !float.IsFinite(norm))
+                        throw new TrainingDivergedException(Step + 1, !double.IsFinite(loss) ? $"loss became {loss}" : $"the gradient norm became {norm}",
+                            Checkpoint.Latest(Options.RunDir) is { } good ? Path.GetFileName(good) : null, Stage == "tokenizer" ? "train_tokenizer" : "train_dynamics");
                     _optimizer.Step(lr);
                     _optimizer.ZeroGrad();
                     m["grad_norm"] = norm;
@@ -118,7 +122,6 @@ public abstract class Trainer
                 m["loss"] = loss;
                 m["lr"] = lr;
                 m["frames_per_s"] = fps;
-                if (!double.IsFinite(loss)) throw new InvalidOperationException($"loss became {loss} at step {Step}; lower the learning rate (train.lr) or check the data");
                 if (Step % 10 == 0 || Step == 1) Log("train", m);
                 bool final = Step == Train.Steps;
                 if ((Train.EvalEvery > 0 && Step % Train.EvalEvery == 0) || final)
@@ -247,4 +250,17 @@ public abstract class Trainer
 
     /// <summary>Called after a checkpoint's state was restored.</summary>
     protected virtual void OnResumed(TrainingState state) { }
+}
+
+/// <summary>
+/// Training stopped because the loss or the gradient stopped being finite; nothing of that step reached the weights
+/// or a checkpoint.
+/// </summary>
+public sealed class TrainingDivergedException(int step, string what, string? lastCheckpoint, string section)
+    : Exception($"{what} at step {step}; the run stopped there" +
+                (lastCheckpoint is null ? " (no checkpoint yet)" : $" and its last checkpoint, {lastCheckpoint}, is kept") +
+                $". Lower {section}.lr or check the data")
+{
+    /// <summary>The step whose loss or gradient was not finite.</summary>
+    public int Step { get; } = step;
 }
