@@ -119,7 +119,13 @@ public sealed class Dataset : IDisposable
         if (!HasActions) return null;
         var cached = Volatile.Read(ref _actions[episode]);
         if (cached != null) return cached;
-        var (data, _) = NpyFile.ReadInt32(Path.Combine(Directory, Episodes[episode].Actions!));
+        var path = Path.Combine(Directory, Episodes[episode].Actions!);
+        var (data, _) = NpyFile.ReadInt32(path);
+        // Each action is one of the manifest's action_count, or −1 ("none": the last frame of an episode).
+        int count = ActionCount;
+        for (int i = 0; i < data.Length; i++)
+            if (data[i] < -1 || data[i] >= count)
+                throw new InvalidDataException($"{path}: action {data[i]} at frame {i} is outside the dataset's {count} actions (0..{count - 1}, or −1 for none)");
         Volatile.Write(ref _actions[episode], data);
         return data;
     }
