@@ -1,6 +1,6 @@
 namespace Genie.Cli;
 
-/// <summary>An error in what the user typed: printed without a stack trace, exit code 2.</summary>
+/// <summary>An error in what the user typed: printed with the command's usage, without a stack trace, exit code 1.</summary>
 public sealed class UsageException(string message) : Exception(message);
 
 /// <summary>

@@ -18,7 +18,7 @@ int Run(string[] argv)
     if (argv.Length == 0 || argv[0] is "-h" or "--help" or "help")
     {
         PrintHelp();
-        return argv.Length == 0 ? 2 : 0;
+        return argv.Length == 0 ? 1 : 0;
     }
     // Longest match on the command words.
     var match = commands
@@ -29,7 +29,7 @@ int Run(string[] argv)
     {
         Console.Error.WriteLine($"genie: unknown command '{string.Join(' ', argv.TakeWhile(a => !a.StartsWith('-')))}'");
         PrintHelp();
-        return 2;
+        return 1;
     }
     var rest = argv.Skip(match.Words.Split(' ').Length).ToArray();
     if (rest.Contains("--help") || rest.Contains("-h"))
@@ -41,16 +41,46 @@ int Run(string[] argv)
     {
         return match.Run(rest);
     }
-    catch (UsageException e)
+    catch (Exception thrown)
     {
-        Console.Error.WriteLine($"genie {match.Words}: {e.Message}");
-        Console.Error.WriteLine(match.Usage);
-        return 2;
+        // The one error path of every command: a line saying what went wrong, never a stack trace (set
+        // GENIE_DEBUG=1 to see one). Exit 1 for bad input or environment (usage too, with the usage text); 130: interrupted.
+        var e = Unwrap(thrown);
+        if (Environment.GetEnvironmentVariable("GENIE_DEBUG") == "1") Console.Error.WriteLine(thrown);
+        switch (e)
+        {
+            case UsageException:
+                Console.Error.WriteLine($"genie {match.Words}: {e.Message}");
+                Console.Error.WriteLine(match.Usage);
+                return 1;
+            case OperationCanceledException:
+                Console.Error.WriteLine($"genie {match.Words}: interrupted");
+                return 130;
+            case FileNotFoundException or DirectoryNotFoundException or InvalidDataException or IOException or ArgumentException
+                or UnauthorizedAccessException or NotSupportedException or Genie.Models.Training.TrainingDivergedException
+                or System.Text.Json.JsonException or FormatException:
+                Console.Error.WriteLine($"genie {match.Words}: error: {e.Message}");
+                return 1;
+            case OutOfMemoryException or InsufficientExecutionStackException:
+                Console.Error.WriteLine($"genie {match.Words}: error: out of memory ({e.Message}); try a smaller batch, clip or model");
+                return 1;
+            default:
+                Console.Error.WriteLine($"genie {match.Words}: internal error ({e.GetType().Name}): {e.Message}. " +
+                                        "This is a bug; please report it with the command line (GENIE_DEBUG=1 shows where it happened)");
+                return 1;
+        }
     }
-    catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or IOException or ArgumentException)
+}
+
+// Parallel work wraps what went wrong; report the first real cause.
+static Exception Unwrap(Exception e)
+{
+    while (true)
     {
-        Console.Error.WriteLine($"genie {match.Words}: error: {e.Message}");
-        return 1;
+        if (e is AggregateException { InnerExceptions.Count: > 0 } a) e = a.Flatten().InnerExceptions[0];
+        else if (e is System.Reflection.TargetInvocationException { InnerException: { } inner }) e = inner;
+        else if (e is TypeInitializationException { InnerException: { } init }) e = init;
+        else return e;
     }
 }
 
