@@ -47,6 +47,15 @@ public static class Checkpoint
         if (kind != expectedKind)
             throw new InvalidDataException($"{path} holds a '{kind}' checkpoint, but a '{expectedKind}' checkpoint is needed here");
         var config = GenieConfig.Parse(meta.GetValueOrDefault("config") ?? throw new InvalidDataException($"{path} has no config in its metadata"), path + " (embedded config)");
+        // Weights that are not finite would load and play garbage without a word.
+        foreach (var (name, t) in tensors)
+        {
+            int bad = 0;
+            foreach (var v in t.Data) if (!float.IsFinite(v)) bad++;
+            if (bad > 0)
+                throw new InvalidDataException($"{path}: tensor '{name}' holds {bad} non-finite values (NaN or infinity) of {t.Data.Length}; " +
+                                               "the checkpoint is damaged or was saved from a run that diverged");
+        }
         return (config, tensors.ToDictionary(kv => kv.Key, kv => (kv.Value.Shape, kv.Value.Data)));
     }
 

@@ -15,6 +15,8 @@ public sealed record PlayOptions
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(15);
     /// <summary>Frames one session may hold (64×64 RGB: 12 KB each); past it, reset or step back.</summary>
     public int MaxFramesPerSession { get; init; } = 2000;
+    /// <summary>Most pixels (frames × enlarged width × height) one GIF or MP4 export may encode: by default 2,000 frames of 64×64 at scale 4.</summary>
+    public long MaxExportPixels { get; init; } = 2000L * 256 * 256;
     /// <summary>Largest request body (an uploaded image).</summary>
     public long MaxUploadBytes { get; init; } = 20 * 1024 * 1024;
     /// <summary>Largest uploaded image in pixels, checked from its header before decoding.</summary>

@@ -85,6 +85,8 @@ public sealed class PlayServer : IAsyncDisposable
             else if (IPAddress.TryParse(options.Host, out var ip)) k.Listen(ip, options.Port);
             else throw new ArgumentException($"--host must be an IP address or 'localhost', got '{options.Host}'");
         });
+        // A query value that does not bind (?scale=abc) throws, so ErrorsAsJson answers it with a JSON 400.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         var app = builder.Build();
         var server = new PlayServer(app, content, options);
         await app.StartAsync();
@@ -109,6 +111,7 @@ public sealed class PlayServer : IAsyncDisposable
     private void Map(WebApplication app)
     {
         app.Use(ErrorsAsJson);
+        app.Use(SameSiteOnly);
 
         app.MapGet("/", () => Asset("index.html"));
         app.MapGet("/static/{name}", (string name) => Asset(name));
@@ -126,16 +129,23 @@ public sealed class PlayServer : IAsyncDisposable
             return PngResult(s.Frames[index], s.Width, s.Height, scale ?? 1);
         }));
         app.MapGet("/api/sessions/{id}/video.gif", (string id, int? scale, double? fps) => WithSession(id, s =>
-            Results.File(VideoExport.Gif(s.Frames.ToList(), s.Width, s.Height, CheckScale(scale ?? 4), CheckFps(fps)), "image/gif", $"genie-{s.Mode}.gif")));
+        {
+            // Written frame by frame to a temporary file that is deleted once sent: memory stays one enlarged frame.
+            CheckExportSize(s, CheckScale(scale ?? 4));
+            var file = VideoExport.GifFile(s.Frames.ToList(), s.Width, s.Height, CheckScale(scale ?? 4), CheckFps(fps));
+            return Results.Stream(file, "image/gif", $"genie-{s.Mode}.gif");
+        }));
         app.MapGet("/api/sessions/{id}/video.mp4", (string id, int? scale, double? fps) => WithSession(id, s =>
         {
+            CheckExportSize(s, CheckScale(scale ?? 4));
             try { return Results.File(VideoExport.Mp4(s.Frames.ToList(), s.Width, s.Height, CheckScale(scale ?? 4), CheckFps(fps)), "video/mp4", $"genie-{s.Mode}.mp4"); }
             catch (FfmpegMissingException e) { throw new PlayException(501, e.Message); }
         }));
         app.MapDelete("/api/sessions/{id}", async (string id) => await _sessions.CloseAsync(id) ? Results.NoContent() : Error(404, "no such session"));
         // navigator.sendBeacon can only POST: the page closes its session this way when the tab goes away.
         app.MapPost("/api/sessions/{id}/close", async (string id) => { await _sessions.CloseAsync(id); return Results.NoContent(); });
-        app.MapFallback((HttpContext ctx) => Error(404, $"nothing at {ctx.Request.Method} {ctx.Request.Path}; see docs/play.md for the API"));
+        // Every path, with or without a file extension (the default fallback skips "file" paths such as x/abc.png).
+        app.MapFallback("{*path}", (HttpContext ctx) => Error(404, $"nothing at {ctx.Request.Method} {ctx.Request.Path}; see docs/play.md for the API"));
     }
 
     private async Task ErrorsAsJson(HttpContext ctx, RequestDelegate next)
@@ -158,6 +168,35 @@ public sealed class PlayServer : IAsyncDisposable
             ctx.Response.StatusCode = status;
             await ctx.Response.WriteAsJsonAsync(new { error = message });
         }
+    }
+
+    /// <summary>
+    /// Refuses what a web page on another site could make a browser send here. On a loopback address the Host header
+    /// must name loopback (a DNS-rebinding page sends its own name); a state-changing request (anything but GET and
+    /// HEAD) whose Origin is another site than the one the request is addressed to is refused, which also stops
+    /// cross-site "simple" POSTs (text/plain forms) that browsers send without asking.
+    /// </summary>
+    private async Task SameSiteOnly(HttpContext ctx, RequestDelegate next)
+    {
+        var host = ctx.Request.Host;
+        if (IsLoopback(_options.Host) && host.HasValue && !IsLoopback(host.Host))
+            throw new PlayException(403, $"this server answers only requests addressed to this machine (Host '{host.Value}' refused)");
+        if (!HttpMethods.IsGet(ctx.Request.Method) && !HttpMethods.IsHead(ctx.Request.Method))
+        {
+            var origin = ctx.Request.Headers.Origin.FirstOrDefault();
+            if (origin is not null && (!Uri.TryCreate(origin, UriKind.Absolute, out var o) || !host.HasValue
+                || !string.Equals(o.Authority, host.Value, StringComparison.OrdinalIgnoreCase)))
+                throw new PlayException(403, $"cross-site request refused (Origin {origin}); use the page this server serves");
+            if (ctx.Request.Headers["Sec-Fetch-Site"].FirstOrDefault() == "cross-site")
+                throw new PlayException(403, "cross-site request refused; use the page this server serves");
+        }
+        await next(ctx);
+    }
+
+    private static bool IsLoopback(string host)
+    {
+        host = host.Trim('[', ']');
+        return host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
     }
 
     private static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
@@ -187,6 +226,7 @@ public sealed class PlayServer : IAsyncDisposable
             maxFramesPerSession = _options.MaxFramesPerSession,
             maxUploadBytes = _options.MaxUploadBytes,
             maxImagePixels = _options.MaxImagePixels,
+            maxExportPixels = _options.MaxExportPixels,
             idleTimeoutSeconds = _options.IdleTimeout.TotalSeconds,
         },
         fit = _options.Fit.ToString().ToLowerInvariant(),
@@ -296,7 +336,9 @@ public sealed class PlayServer : IAsyncDisposable
         if (action is null && ctx.Request.HasJsonContentType())
         {
             var body = await ctx.Request.ReadFromJsonAsync<JsonElement>(ctx.RequestAborted);
-            if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("action", out var a) && a.TryGetInt32(out var v)) action = v;
+            if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("action", out var a))
+                action = a.ValueKind == JsonValueKind.Number && a.TryGetInt32(out var v) ? v
+                    : throw new PlayException(400, $"the field \"action\" must be a whole number, got {a.GetRawText()}");
         }
         if (action is null) throw new PlayException(400, "say which action: ?action=A or a JSON body {\"action\": A}");
         var result = await WithSessionAsync(id, s =>
@@ -373,6 +415,14 @@ public sealed class PlayServer : IAsyncDisposable
     {
         var img = new Image(w, h, rgb);
         return Results.File(Png.Encode(CheckScale(scale) > 1 ? Resize.Scale(img, scale) : img), "image/png");
+    }
+
+    private void CheckExportSize(PlaySession s, int scale)
+    {
+        long pixels = (long)s.Frames.Count * s.Width * scale * s.Height * scale;
+        if (pixels > _options.MaxExportPixels)
+            throw new PlayException(400, $"{s.Frames.Count} frames at scale {scale} would be {pixels / 1e6:0.#} megapixels, over the export limit of " +
+                                         $"{_options.MaxExportPixels / 1e6:0.#}; choose a smaller scale");
     }
 
     private static int CheckScale(int scale) => scale is >= 1 and <= 16 ? scale : throw new PlayException(400, $"scale must be in 1..16, got {scale}");

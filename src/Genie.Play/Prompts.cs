@@ -106,7 +106,7 @@ public sealed class SampleFrames
             {
                 var files = Directory.GetFiles(prompts, "*.png").Order(StringComparer.Ordinal).Take(count).ToList();
                 if (files.Count > 0)
-                    return new SampleFrames(files.Select(f => PromptImage.FromFile(f, width, height, FitMode.Crop)).ToList(), $"{prompts}", width, height);
+                    return new SampleFrames(files.Select(f => PromptImage.FromFile(f, width, height, FitMode.Crop)).ToList(), $"the prompts/ of {Path.GetFileName(Path.GetFullPath(runDir).TrimEnd('/'))}", width, height);
             }
             var recorded = RecordedDataset(runDir);
             if (recorded is not null && File.Exists(Path.Combine(recorded, "manifest.json")))
@@ -133,7 +133,8 @@ public sealed class SampleFrames
             var img = new Image(ds.Width, ds.Height, ds.ReadFrame(e, t));
             frames.Add(PromptImage.Fit(img, width, height, FitMode.Crop).Data);
         }
-        return new SampleFrames(frames, $"dataset {ds.Directory}", width, height);
+        // Named by its folder, not its full path: the page (and /api/info) shows it to whoever connects.
+        return new SampleFrames(frames, $"dataset {Path.GetFileName(Path.GetFullPath(ds.Directory).TrimEnd('/'))}", width, height);
     }
 
     /// <summary>Frames of the platformer world: level i, a few ticks into a random agent's play.</summary>

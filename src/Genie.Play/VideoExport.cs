@@ -18,6 +18,30 @@ public static class VideoExport
     }
 
     /// <summary>
+    /// The same GIF written frame by frame to a temporary file, returned open at its start and deleted when closed:
+    /// memory holds one enlarged frame at a time, however long the rollout.
+    /// </summary>
+    public static FileStream GifFile(IReadOnlyList<byte[]> frames, int width, int height, int scale = 4, double fps = 10)
+    {
+        if (frames.Count == 0) throw new ArgumentException("no frames to write");
+        int delay = (int)Math.Max(2, Math.Round(100 / fps));
+        var path = Path.Combine(Path.GetTempPath(), $"genie-{Guid.NewGuid():N}.gif");
+        var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+        try
+        {
+            using (var gif = new GifWriter(file, width * scale, height * scale, leaveOpen: true))
+                foreach (var f in frames) gif.AddFrame(Resize.Scale(new Image(width, height, f), scale), delay);
+            file.Position = 0;
+            return file;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// H.264 MP4 (yuv420p, plays everywhere) of the frames, enlarged with nearest-neighbour scaling, made by piping
     /// raw RGB to <paramref name="ffmpeg"/>. Falls back to MPEG-4 part 2 when ffmpeg has no libx264.
     /// </summary>

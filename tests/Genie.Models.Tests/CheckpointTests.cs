@@ -181,5 +181,14 @@ public sealed class CheckpointTests : IDisposable
         var bytes = File.ReadAllBytes(path);
         File.WriteAllBytes(path, bytes[..(bytes.Length - 2)]);
         Assert.Throws<InvalidDataException>(() => Checkpoint.LoadModel(path, "tokenizer"));
+
+        // Weights that are not finite (a diverged run's) are refused, naming the tensor.
+        var broken = new VideoTokenizer(cfg, new Rng(1));
+        var (name, param) = broken.NamedParameters().First();
+        param.Span[3] = float.NaN;
+        Checkpoint.SaveModel(path, broken, "tokenizer", cfg);
+        var e5 = Assert.Throws<InvalidDataException>(() => Checkpoint.LoadModel(path, "tokenizer"));
+        Assert.Contains("non-finite", e5.Message);
+        Assert.Contains(name, e5.Message);
     }
 }

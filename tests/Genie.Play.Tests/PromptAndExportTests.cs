@@ -151,6 +151,26 @@ public class PromptAndExportTests
 }
 
 /// <summary>A temporary folder, deleted on dispose.</summary>
+public class VideoExportTests
+{
+    [Fact]
+    public void GifFile_IsTheSameGif_WrittenToATemporaryFileThatGoesAwayWhenClosed()
+    {
+        var frames = Enumerable.Range(0, 5).Select(i => Enumerable.Range(0, 8 * 8 * 3).Select(j => (byte)(i * 40 + j)).ToArray()).ToList();
+        var inMemory = VideoExport.Gif(frames, 8, 8, scale: 3, fps: 10);
+        string path;
+        using (var file = VideoExport.GifFile(frames, 8, 8, scale: 3, fps: 10))
+        {
+            path = file.Name;
+            Assert.True(File.Exists(path));
+            using var ms = new MemoryStream();
+            file.CopyTo(ms);
+            Assert.Equal(inMemory, ms.ToArray());
+        }
+        Assert.False(File.Exists(path));
+    }
+}
+
 public sealed class TempDir : IDisposable
 {
     public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "genie-play-test-" + Guid.NewGuid().ToString("N"));

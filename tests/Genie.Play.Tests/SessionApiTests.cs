@@ -209,6 +209,9 @@ public sealed class SessionApiTests : IAsyncLifetime
             ("POST", "/api/sessions?mode=genie&sample=0&fit=zoom", 400, "fit"),
             ("POST", "/api/sessions?mode=world&level=-3", 400, "level"),
             ("GET", "/api/nothing/here", 404, "nothing at"),
+            ("GET", $"/api/sessions/{id}/frames/abc.png", 404, "nothing at"),
+            ("GET", $"/api/sessions/{id}/frames/0.png?scale=abc", 400, "scale"),
+            ("GET", "/api/samples/0.png?scale=abc", 400, "scale"),
         };
         foreach (var (method, path, want, says) in cases)
         {
@@ -217,7 +220,73 @@ public sealed class SessionApiTests : IAsyncLifetime
             Assert.Contains(says, body.GetProperty("error").GetString());
             await _host.AssertAliveAsync();
         }
+        // A JSON body whose action is not a number names the field.
+        foreach (var body in new object[] { new { action = "abc" }, new { action = (int?)null }, new { action = 1.5 } })
+        {
+            var (status, answer) = await _host.PostAsync($"/api/sessions/{id}/step", JsonContent(body));
+            Assert.True(status == 400, $"{JsonSerializer.Serialize(body)}: status {status}: {answer}");
+            Assert.Contains("\"action\"", answer.GetProperty("error").GetString());
+        }
+        // Large exports are bounded (above) and streamed: a long session exported many times at the largest scale
+        // allowed does not keep its memory.
+        for (int i = 0; i < 60; i++) await _host.StepAsync(id, i % 4);
+        long before = GC.GetTotalMemory(forceFullCollection: true);
+        for (int i = 0; i < 5; i++)
+        {
+            using var gif = await _host.Http.GetAsync($"/api/sessions/{id}/video.gif?scale=8");
+            Assert.Equal(200, (int)gif.StatusCode);
+            var bytes = await gif.Content.ReadAsByteArrayAsync();
+            Assert.Equal("GIF89a", System.Text.Encoding.ASCII.GetString(bytes, 0, 6));
+        }
+        long after = GC.GetTotalMemory(forceFullCollection: true);
+        Assert.True(after - before < 20_000_000, $"managed memory grew by {(after - before) / 1e6:0.0} MB over 5 exports");
+        // Over the export limit (set low here): a 400 that says so, for GIF and MP4 alike.
+        await using (var small = await PlayHost.StartAsync(new PlayOptions { MaxExportPixels = 10_000 }))
+        {
+            var other = (await small.StartSampleAsync()).GetProperty("id").GetString()!;
+            foreach (var kind in new[] { "gif", "mp4" })
+            {
+                var (status, body) = await small.GetAsync($"/api/sessions/{other}/video.{kind}?scale=16");
+                Assert.True(status == 400, $"{kind}: status {status}: {body}");
+                Assert.Contains("export limit", body.GetProperty("error").GetString());
+            }
+        }
         await _host.Http.DeleteAsync($"/api/sessions/{id}");
+    }
+
+    [Fact]
+    public async Task OtherSites_CannotDriveTheServer()
+    {
+        // DNS rebinding: a page at evil.example resolving to 127.0.0.1 sends its own name as Host.
+        using (var req = new HttpRequestMessage(HttpMethod.Get, "/api/info"))
+        {
+            req.Headers.Host = "evil.example";
+            using var res = await _host.Http.SendAsync(req);
+            Assert.Equal(403, (int)res.StatusCode);
+            Assert.Contains("Host", await res.Content.ReadAsStringAsync());
+        }
+        // A cross-site form POST (text/plain, no preflight) carries the other site's Origin.
+        foreach (var (header, value) in new[] { ("Origin", "http://evil.example"), ("Sec-Fetch-Site", "cross-site") })
+        {
+            using var req = new HttpRequestMessage(HttpMethod.Post, "/api/sessions?mode=world&level=1")
+            { Content = new StringContent("x", System.Text.Encoding.UTF8, "text/plain") };
+            req.Headers.Add(header, value);
+            using var res = await _host.Http.SendAsync(req);
+            Assert.Equal(403, (int)res.StatusCode);
+            Assert.Contains("cross-site", await res.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(0, _host.Server.Sessions.Count);
+        // The page's own requests (same Origin as the address it is served from) work.
+        using (var req = new HttpRequestMessage(HttpMethod.Post, "/api/sessions?mode=world&level=1"))
+        {
+            req.Headers.Add("Origin", _host.Server.Url.TrimEnd('/'));
+            using var res = await _host.Http.SendAsync(req);
+            Assert.Equal(201, (int)res.StatusCode);
+        }
+        // /api/info names no absolute server path.
+        var (_, info) = await _host.GetAsync("/api/info");
+        Assert.DoesNotContain(Path.GetTempPath(), info.GetRawText());
+        Assert.DoesNotContain("\"/", info.GetRawText());
     }
 
     private static HttpContent JsonContent(object o) =>

@@ -82,6 +82,8 @@ public sealed class UploadTests : IAsyncLifetime
             ("huge JPEG dimensions", hugeJpeg, "image/jpeg", 400, "65000×65000"),
             ("truncated PNG", png[..(png.Length / 2)], "image/png", 400, "PNG"),
             ("truncated JPEG header", jpeg[..40], "image/jpeg", 400, "JPEG"),
+            ("truncated JPEG data", jpeg[..(jpeg.Length * 2 / 3)], "image/jpeg", 400, "truncated"),
+            ("JPEG cut just before its end marker", jpeg[..^2], "image/jpeg", 400, "truncated"),
             ("GIF", "GIF89a\x10\0\x10\0\0\0\0;"u8.ToArray(), "image/gif", 400, "Gif"),
             ("over the size limit", new byte[3 * 1024 * 1024], "application/octet-stream", 413, "limit"),
         };

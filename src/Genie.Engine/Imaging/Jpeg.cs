@@ -165,8 +165,11 @@ public static class Jpeg
                 int marker = NextMarker();
                 if (marker < 0)
                 {
-                    if (_frame && !_headerOnly && _scans > 0) return; // truncated after some scans: decode what is there
-                    throw new InvalidDataException("corrupt JPEG: the file ends before the image data (truncated?)");
+                    // No end-of-image marker: the file was cut short (a part-uploaded photo). Refused rather than
+                    // decoded into a half-grey picture that would then be played as if it were the user's image.
+                    throw new InvalidDataException(_scans > 0
+                        ? "corrupt JPEG: the file ends inside the image data, before its end-of-image marker (truncated?)"
+                        : "corrupt JPEG: the file ends before the image data (truncated?)");
                 }
                 switch (marker)
                 {
