@@ -5,7 +5,8 @@ namespace Genie.Worlds.Tests;
 
 /// <summary>
 /// Video ingestion through ffmpeg, on videos the tests make with ffmpeg's own test sources (no downloaded media).
-/// These tests need ffmpeg: without it they fail with a message saying so (CI installs it), never pass silently.
+/// These tests need ffmpeg: without it they skip with a message saying what to install ([FfmpegFact]); under CI=true
+/// they run and a missing ffmpeg fails them (CI installs it), so they never pass silently.
 /// </summary>
 public class IngestTests
 {
@@ -31,7 +32,7 @@ public class IngestTests
     private static string TestSrc(TempDir dir, string name, double seconds, string size = "160x120") =>
         MakeVideo(dir[name], "-f", "lavfi", "-i", $"testsrc=duration={seconds}:size={size}:rate=25", "-pix_fmt", "yuv420p");
 
-    [Fact]
+    [FfmpegFact]
     public void GeneratedMp4_IsResampledResizedAndWritten()
     {
         using var dir = new TempDir();
@@ -52,7 +53,7 @@ public class IngestTests
         Assert.Equal(Path.GetFullPath(video), ds.Episodes[0].Info!["source"]!.ToString());
     }
 
-    [Fact]
+    [FfmpegFact]
     public void SceneChange_StartsANewEpisode()
     {
         using var dir = new TempDir();
@@ -71,7 +72,7 @@ public class IngestTests
         Assert.Single(one.Episodes);
     }
 
-    [Fact]
+    [FfmpegFact]
     public void MaxFrames_CutsLongVideo_AndShortPiecesAreDropped()
     {
         using var dir = new TempDir();
@@ -82,7 +83,7 @@ public class IngestTests
         Assert.Equal(1, report.PiecesDropped);
     }
 
-    [Fact]
+    [FfmpegFact]
     public void Letterbox_PadsWithBlackBars_CropFillsTheFrame()
     {
         using var dir = new TempDir();
@@ -97,7 +98,7 @@ public class IngestTests
         Assert.True(TopBand(c) > 40, $"crop top band mean {TopBand(c):F1}");
     }
 
-    [Fact]
+    [FfmpegFact]
     public void CorruptVideo_IsReportedAndSkipped_OthersAreKept()
     {
         using var dir = new TempDir();
@@ -120,7 +121,7 @@ public class IngestTests
         Assert.Empty(Directory.GetFiles(Path.Combine(dir["out"], "episodes"), "*.part"));
     }
 
-    [Fact]
+    [FfmpegFact]
     public void AllInputsCorrupt_WritesNothing()
     {
         using var dir = new TempDir();
@@ -132,7 +133,7 @@ public class IngestTests
         Assert.Single(Directory.GetFileSystemEntries(dir.Path));          // just x.mp4
     }
 
-    [Fact]
+    [FfmpegFact]
     public void ExistingOutput_IsRefused_UnlessOverwrite()
     {
         using var dir = new TempDir();
@@ -145,7 +146,7 @@ public class IngestTests
         Assert.Equal(32, ds.Width);
     }
 
-    [Fact]
+    [FfmpegFact]
     public void Inputs_DirectoriesExpand_MissingPathsAreErrors()
     {
         using var dir = new TempDir();
