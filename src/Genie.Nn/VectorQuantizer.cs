@@ -88,6 +88,49 @@ public sealed class VectorQuantizer : Module
         return new CodebookStats(used, Math.Exp(entropy), reseeded);
     }
 
+    /// <summary>
+    /// Merges near-duplicate codes, for a trained and frozen codebook: codes are visited from the most used
+    /// (<paramref name="usage"/>, ties by id) down, and each joins the first earlier representative whose direction is
+    /// within <paramref name="threshold"/> (cosine), else becomes a representative itself (greedy, so no chains of
+    /// merges drift far from a representative). Every code's vector is then set to its representative's, so the
+    /// nearest-code search gives one id per group (the lowest among equal vectors) and a patch no longer flickers
+    /// between synonyms that decode alike. Returns each code's representative.
+    /// </summary>
+    public int[] MergeNearDuplicates(ReadOnlySpan<long> usage, double threshold)
+    {
+        if (usage.Length != Size) throw new ArgumentException($"usage has {usage.Length} entries for {Size} codes");
+        if (!(threshold > 0 && threshold < 1)) throw new ArgumentOutOfRangeException(nameof(threshold), "the cosine threshold must be in (0, 1)");
+        var book = Codebook.ToArray();
+        var unit = new float[book.Length];
+        for (int k = 0; k < Size; k++)
+        {
+            double sq = 0;
+            for (int j = 0; j < Width; j++) sq += book[k * Width + j] * book[k * Width + j];
+            double norm = Math.Max(1e-12, Math.Sqrt(sq));
+            for (int j = 0; j < Width; j++) unit[k * Width + j] = (float)(book[k * Width + j] / norm);
+        }
+        var counts = usage.ToArray();
+        var order = Enumerable.Range(0, Size).OrderByDescending(k => counts[k]).ThenBy(k => k).ToList();
+        var representatives = new List<int>();
+        var repOf = new int[Size];
+        foreach (int k in order)
+        {
+            int found = -1;
+            foreach (int r in representatives)
+            {
+                double cos = 0;
+                for (int j = 0; j < Width; j++) cos += unit[k * Width + j] * unit[r * Width + j];
+                if (cos > threshold) { found = r; break; }
+            }
+            if (found < 0) representatives.Add(found = k);
+            repOf[k] = found;
+        }
+        var merged = (float[])book.Clone();
+        for (int k = 0; k < Size; k++) Array.Copy(book, repOf[k] * Width, merged, k * Width, Width);
+        Codebook.CopyFrom(merged);
+        return repOf;
+    }
+
     /// <summary>Step at which each code was last used (saved in checkpoints so resume is exact).</summary>
     public long[] LastUsed => _lastUsed;
 }

@@ -106,6 +106,8 @@ public class MalformedInputTests(CliFixture f) : IClassFixture<CliFixture>
         new[] { "train", "tokenizer", "--data", "DATA", "--config", "no-such-config", "--out", "/tmp/never" },
         new[] { "train", "dynamics", "--data", "DATA", "--tokenizer", "/no/such/run", "--config", "tiny", "--out", "/tmp/never" },
         new[] { "train", "tokenizer", "--resume", "/no/such/run" },
+        new[] { "train", "merge-codes", "--tokenizer", "/no/such/run", "--out", "/tmp/never" },
+        new[] { "train", "merge-codes", "--tokenizer", "/no/such/run", "--out", "/tmp/never", "--threshold", "2" },
         new[] { "eval", "--run", "/no/such/run", "--data", "DATA" },
         new[] { "eval", "--data", "/no/such/dataset" },
         new[] { "eval", "--data", "DATA", "--clips", "-3" },

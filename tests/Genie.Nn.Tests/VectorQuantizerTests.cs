@@ -78,4 +78,36 @@ public class VectorQuantizerTests
         Assert.Equal(4.0, stats.Perplexity, 4);
         Assert.Equal(0, stats.Reseeded);   // dead_after 0 disables reseeding
     }
+
+    [Fact]
+    public void MergeNearDuplicates_SendsSynonymsToTheMostUsedCode_WithoutChaining()
+    {
+        // Unit vectors at angles (degrees) 0, 5, 10 and 90, in 2-D: cos 5° = 0.9962, cos 10° = 0.9848.
+        static float[] At(double deg) => [(float)Math.Cos(deg * Math.PI / 180), (float)Math.Sin(deg * Math.PI / 180)];
+        var vq = new VectorQuantizer(4, 2, 0.25f, deadAfter: 0, new Rng(1));
+        vq.Codebook.CopyFrom([.. At(0), .. At(5), .. At(10), .. At(90).Select(v => v * 3)]);
+        // Code 1 (5°) is the most used: 0° and 10° are each within 5° of it and join it; 90° stays its own.
+        var reps = vq.MergeNearDuplicates([10, 50, 5, 1], threshold: 0.99);
+        Assert.Equal([1, 1, 1, 3], reps);
+        var book = vq.Codebook.ToArray();
+        Assert.Equal(Row(book, 1, 2), Row(book, 0, 2));
+        Assert.Equal(Row(book, 1, 2), Row(book, 2, 2));
+        // Encoding now gives the representative for any of the old synonyms' directions (the lowest id wins ties,
+        // and the merged rows are the representative's own vector, so the id is 0: the first row holding it).
+        using (new TensorScope())
+        using (Tape.NoGrad())
+        {
+            var e = Tensor.From([.. At(0), .. At(9), .. At(88)], 3, 2);
+            var ids = vq.Forward(e).Ids;
+            Assert.Equal(ids[0], ids[1]);
+            Assert.Equal(3, ids[2]);
+        }
+
+        // No chains: 0° most used, then 5°, then 10°: 10° is 5° from a code that merged into 0°, but 10° from 0°
+        // itself, so it stays its own representative.
+        var chain = new VectorQuantizer(3, 2, 0.25f, deadAfter: 0, new Rng(1));
+        chain.Codebook.CopyFrom([.. At(0), .. At(5), .. At(10)]);
+        Assert.Equal([0, 0, 2], chain.MergeNearDuplicates([50, 10, 5], threshold: 0.99));
+        Assert.Throws<ArgumentOutOfRangeException>(() => chain.MergeNearDuplicates([1, 1, 1], threshold: 1.5));
+    }
 }

@@ -30,6 +30,93 @@ public static class TrainCommands
             "  (for a world's dataset) how well latent actions recover the true ones (NMI). The run folder holds\n" +
             "  all three models: `genie play --run RUN` plays it.",
             argv => Run(argv, stage: "dynamics")));
+
+        commands.Add(new Command("train merge-codes", "between the stages: merge the tokenizer's near-duplicate codes, so unchanged patches keep their token",
+            "usage: genie train merge-codes --tokenizer RUN --out RUN2 [--data DIR] [--threshold 0.99] [--clips 64]\n" +
+            "  A trained codebook holds many near-identical codes (dead-code re-seeding puts them where most patches are),\n" +
+            "  and which of them a patch gets then depends on the rest of the frame: tokens flicker although nothing on\n" +
+            "  screen changed, and the dynamics model has to predict that noise. This merges codes whose directions are\n" +
+            "  within --threshold (cosine) of a more used one (usage counted on --clips training clips), and writes the\n" +
+            "  tokenizer with the merged codebook to RUN2 (RUN is not changed), with merge.json: PSNR, codes in use and\n" +
+            "  code flicker on the validation clips, before and after. Train the dynamics on RUN2.\n" +
+            "  --data       the dataset (default: the one RUN was trained on)\n" +
+            "  --threshold  cosine above which a code joins a more used one, in (0, 1) (default 0.99)\n" +
+            "  --clips      training clips to count code usage on (default 64)",
+            MergeCodes));
+    }
+
+    private static int MergeCodes(string[] argv)
+    {
+        var a = new Args(argv);
+        string tokenizerRun = a.Require("tokenizer");
+        string outDir = a.Require("out");
+        string? dataDir = a.Get("data");
+        double threshold = a.Double("threshold", 0.99);
+        int clips = WorldCommands.Positive(a, "clips", 64);
+        a.RejectUnknown();
+        if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
+        if (!(threshold > 0 && threshold < 1)) throw new UsageException($"--threshold must be in (0, 1), got {threshold}");
+        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
+            throw new IOException($"{outDir} exists and is not empty; choose another --out");
+
+        var latest = Checkpoint.RequireLatest(RequireRun(tokenizerRun));
+        var (config, weights) = Checkpoint.LoadModel(Path.Combine(latest, "model.safetensors"), "tokenizer");
+        var statePath = Path.Combine(latest, "state.json");
+        dataDir ??= File.Exists(statePath) ? Checkpoint.LoadState(statePath).Data : null;
+        if (dataDir is null) throw new UsageException("the tokenizer run does not record its dataset; pass --data DIR");
+        using var dataset = Dataset.Open(dataDir);
+        if (dataset.Height != config.Height || dataset.Width != config.Width)
+            throw new InvalidDataException($"the dataset's frames are {dataset.Width}x{dataset.Height}, the tokenizer's {config.Width}x{config.Height}");
+        var tok = new VideoTokenizer(config, new Genie.Engine.Rng(0));
+        tok.LoadWeights(weights);
+        int length = config.TrainTokenizer.ClipLength;
+        var counting = ClipLoader.FixedWindows(dataset, DataSplit.Train, length, 4, clips).ToList();
+        var validation = ClipLoader.FixedWindows(dataset, dataset.Validation.Count > 0 ? DataSplit.Validation : DataSplit.Train,
+            length, 4, config.TrainTokenizer.EvalClips).ToList();
+
+        Console.Error.WriteLine($"counting code usage on {counting.Sum(b => b.BatchSize)} training clips of {dataDir} …");
+        var usage = new long[config.Tokenizer.CodebookSize];
+        foreach (var batch in counting)
+        {
+            using var _ = new Genie.Engine.TensorScope();
+            foreach (var id in tok.Encode(Patches.Tensor(batch.Frames, batch.BatchSize, batch.ClipLength, batch.Height, batch.Width, config.Tokenizer.Patch))) usage[id]++;
+        }
+        var before = Models.Evaluation.GenieEvaluation.ComputeTokenizerQuality(tok, validation);
+        var representatives = tok.Quantizer.MergeNearDuplicates(usage, threshold);
+        var after = Models.Evaluation.GenieEvaluation.ComputeTokenizerQuality(tok, validation);
+        int groups = representatives.Distinct().Count();
+
+        // Built beside the target and renamed when complete.
+        var full = Path.GetFullPath(outDir).TrimEnd('/');
+        var tmp = full + $".{Environment.ProcessId}.tmp";
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        try
+        {
+            string step = Path.GetFileName(latest);
+            Directory.CreateDirectory(Path.Combine(tmp, "checkpoints", step));
+            Checkpoint.SaveModel(Path.Combine(tmp, "checkpoints", step, "model.safetensors"), tok, "tokenizer", config);
+            File.WriteAllText(Path.Combine(tmp, "config.json"), config.ToJson() + "\n");
+            File.WriteAllText(Path.Combine(tmp, "latest"), Path.Combine("checkpoints", step));
+            static object Q(Models.Evaluation.TokenizerQuality q) => new { psnr = Math.Round(q.Psnr, 3), codes_used = q.CodesUsed, code_flicker = Math.Round(q.CodeFlicker, 4) };
+            var report = new
+            {
+                source_run = Path.GetFullPath(tokenizerRun), checkpoint = step, data = Path.GetFullPath(dataDir), threshold, clips = counting.Sum(b => b.BatchSize),
+                representatives = groups, before = Q(before), after = Q(after), command = "genie train merge-codes " + string.Join(' ', argv),
+            };
+            File.WriteAllText(Path.Combine(tmp, "merge.json"), System.Text.Json.JsonSerializer.Serialize(report, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
+            if (Directory.Exists(full)) Directory.Delete(full);   // empty (checked above)
+            Directory.Move(tmp, full);
+        }
+        catch
+        {
+            try { Directory.Delete(tmp, true); } catch (IOException) { }
+            throw;
+        }
+        Console.WriteLine($"{config.Tokenizer.CodebookSize} codes → {groups} after merging at cosine {threshold}; on {before.Frames} validation frames: " +
+                          $"PSNR {before.Psnr:0.00} → {after.Psnr:0.00} dB, codes in use {before.CodesUsed} → {after.CodesUsed}, " +
+                          $"code flicker {before.CodeFlicker:0.000} → {after.CodeFlicker:0.000}");
+        Console.WriteLine($"wrote {outDir}; train the dynamics on it: genie train dynamics --tokenizer {outDir} …");
+        return 0;
     }
 
     private static int Run(string[] argv, string stage)
