@@ -128,6 +128,28 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void ADivergingRun_StopsWithAClearError_BeforeTheBadStepReachesACheckpoint()
+    {
+        var cfg = TestData.Tiny("train_tokenizer.steps=6", "train_tokenizer.checkpoint_every=2", "train_tokenizer.eval_every=0");
+        var (src, val) = Data(cfg);
+        var run = Path.Combine(_root, "diverged");
+        int step = 0;
+        TokenizerTrainer? trainer = null;
+        // After step 3 (a checkpoint at step 2 exists), one weight becomes NaN, as a diverging run's would.
+        trainer = new TokenizerTrainer(cfg, src, val, new RunOptions(run, false, p =>
+        {
+            step = p.Step;
+            if (p.Step == 3) trainer!.Tokenizer.NamedParameters().First().Param.Span[0] = float.NaN;
+        }));
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Run());
+        Assert.Equal(4, e.Step);
+        Assert.Contains("step_000002", e.Message);
+        Assert.Contains("train_tokenizer.lr", e.Message);
+        Assert.EndsWith("step_000002", Checkpoint.RequireLatest(run));
+        Checkpoint.LoadModel(Path.Combine(Checkpoint.RequireLatest(run), "model.safetensors"), "tokenizer");   // finite: loads
+    }
+
+    [Fact]
     public void StartingOverAnExistingRun_IsRefused()
     {
         var cfg = TestData.Tiny("train_tokenizer.steps=1");
