@@ -80,27 +80,8 @@ public static class Checkpoint
     /// Removes the temporary folders (<c>checkpoints/.step_N.PID.tmp</c>) that a run killed while writing a checkpoint
     /// leaves behind, unless the process that made one is still running. Returns how many were removed.
     /// </summary>
-    public static int RemoveStaleTemps(string runDir)
-    {
-        var root = Path.Combine(runDir, "checkpoints");
-        if (!Directory.Exists(root)) return 0;
-        int removed = 0;
-        foreach (var dir in Directory.GetDirectories(root, ".step_*.tmp"))
-        {
-            var parts = Path.GetFileName(dir).Split('.');   // "", "step_N", PID, "tmp"
-            if (parts.Length == 4 && int.TryParse(parts[2], out int pid) && pid != Environment.ProcessId && IsRunning(pid)) continue;
-            Directory.Delete(dir, true);
-            removed++;
-        }
-        return removed;
-
-        static bool IsRunning(int pid)
-        {
-            try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
-            catch (ArgumentException) { return false; }
-            catch (InvalidOperationException) { return false; }
-        }
-    }
+    public static int RemoveStaleTemps(string runDir) =>
+        OutputFolder.RemoveStaleTemps(Path.Combine(runDir, "checkpoints"), ".step_*.tmp");
 
     /// <summary>
     /// Writes a checkpoint folder atomically: <paramref name="write"/> fills a temporary folder, which is then

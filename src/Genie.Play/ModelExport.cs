@@ -44,6 +44,7 @@ public static class ModelExport
         if (Directory.Exists(outDir) && !overwrite) throw new IOException($"{outDir} exists; add --overwrite to replace it");
         CheckReplaceable(outDir, run, dataDir);
         var tmp = outDir.TrimEnd('/') + $".{Environment.ProcessId}.tmp";
+        OutputFolder.RemoveStaleTemps(Path.GetDirectoryName(Path.GetFullPath(tmp))!, Path.GetFileName(outDir.TrimEnd('/')) + ".*.tmp");
         if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
         Directory.CreateDirectory(tmp);
         int written = 0;

@@ -126,9 +126,13 @@ public class PromptAndExportTests
         Assert.Equal(3, SampleFrames.Open(null, outDir, 16, 16, Genie.Worlds.Platformer.Difficulty.Easy).Count);
         Assert.Throws<IOException>(() => ModelExport.Write(run, outDir, SafeTensorsDType.BF16, 0, null, overwrite: false, command: "test"));
 
-        // --overwrite replaces an export (keeping its hand-written README.md) ...
+        // --overwrite replaces an export (keeping its hand-written README.md, and clearing what an export killed
+        // half-way left beside it) ...
         File.WriteAllText(Path.Combine(outDir, "README.md"), "model card");
+        var stale = outDir + ".2147483000.tmp";
+        Directory.CreateDirectory(stale);
         ModelExport.Write(run, outDir, SafeTensorsDType.BF16, 0, null, overwrite: true, command: "test");
+        Assert.False(Directory.Exists(stale));
         Assert.Equal("model card", File.ReadAllText(Path.Combine(outDir, "README.md")));
         Assert.False(Directory.Exists(Path.Combine(outDir, "prompts")));
         // ... but never the folder that holds the source run, nor one that is not an export; nothing is touched.

@@ -89,6 +89,7 @@ public static class TrainCommands
         // Built beside the target and renamed when complete.
         var full = Path.GetFullPath(outDir).TrimEnd('/');
         var tmp = full + $".{Environment.ProcessId}.tmp";
+        Genie.Engine.IO.OutputFolder.RemoveStaleTemps(Path.GetDirectoryName(full)!, Path.GetFileName(full) + ".*.tmp");
         if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
         try
         {

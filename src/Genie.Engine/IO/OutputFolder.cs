@@ -40,6 +40,33 @@ public static class OutputFolder
             throw new IOException($"refusing to replace {target}: it holds '{foreign}', which a {kind} does not; move it out first or choose another --out");
     }
 
+    /// <summary>
+    /// Removes the temporary folders matching <paramref name="searchPattern"/> in <paramref name="parent"/> that a
+    /// killed process left behind: those whose name carries the id of a process that no longer runs (the id is the
+    /// dot-separated part just before the final ".tmp": <c>NAME.PID.tmp</c>). Returns how many were removed.
+    /// </summary>
+    public static int RemoveStaleTemps(string parent, string searchPattern)
+    {
+        if (!Directory.Exists(parent)) return 0;
+        int removed = 0;
+        foreach (var dir in Directory.GetDirectories(parent, searchPattern))
+        {
+            var parts = Path.GetFileName(dir).Split('.');
+            if (parts.Length < 3 || parts[^1] != "tmp" || !int.TryParse(parts[^2], out int pid)) continue;
+            if (pid == Environment.ProcessId || IsRunning(pid)) continue;
+            try { Directory.Delete(dir, true); removed++; }
+            catch (IOException) { /* another process is cleaning it up; leave it */ }
+        }
+        return removed;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
     private static bool SafeIsOwn(Func<string, bool> isOwn, string path)
     {
         try { return isOwn(path); }
