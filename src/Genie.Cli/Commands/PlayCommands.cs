@@ -49,6 +49,7 @@ public static class PlayCommands
             "  --scale    enlargement of GIF/MP4 frames with crisp pixels (default 4; PNG folders default to 1)\n" +
             "  --fps      playback rate of GIF/MP4 (default 10, the data's rate)\n" +
             "usage: genie rollout --grid --prompt IMG[,IMG...] --out sheet.png [--frames 16] [--run RUN] [--seed S] [--scale K]\n" +
+            "                     [--steps S] [--temperature T]\n" +
             "  A contact sheet: for each prompt (comma-separated; sample:N as above), one row per latent action holding\n" +
             "  that action for --frames − 1 steps (columns: the prompt's reconstruction, then the generated frames).\n" +
             "  Rows go prompt by prompt, actions 0..A−1 within each; --scale enlarges it (default 2).",
@@ -245,6 +246,8 @@ public static class PlayCommands
         int seed = WorldCommands.Positive(a, "seed", 0, 0);
         int frames = WorldCommands.Positive(a, "frames", 16, 2);
         int scale = WorldCommands.Positive(a, "scale", 2);
+        int? steps = a.Get("steps") is null ? null : WorldCommands.Positive(a, "steps", 25);
+        float? temperature = a.Get("temperature") is null ? null : (float)a.Double("temperature", 1);
         var fit = ParseFit(a.Get("fit"));
         int threads = WorldCommands.Positive(a, "threads", Workers.ThreadCount);
         a.RejectUnknown();
@@ -268,7 +271,7 @@ public static class PlayCommands
                 var frame = LoadPrompt(p, resolved, cfg, fit);
                 for (int act = 0; act < actions; act++)
                 {
-                    using (new TensorScope()) rows.Add(model.Generate(frame, 1, Enumerable.Repeat(act, frames - 1).ToArray(), frames, (ulong)seed));
+                    using (new TensorScope()) rows.Add(model.Generate(frame, 1, Enumerable.Repeat(act, frames - 1).ToArray(), frames, (ulong)seed, steps, temperature));
                     bar.Report(rows.Count, (long)rows.Count * (frames - 1));
                 }
             }
