@@ -88,7 +88,9 @@ public static class EvalCommands
             var tq = GenieEvaluation.ComputeTokenizerQuality(genie.Tokenizer, batches);
             var (psnr, frames) = (tq.Psnr, tq.Frames);
             results["tokenizer_psnr"] = Math.Round(tq.Psnr, 3);
+            results["tokenizer_ssim"] = Math.Round(tq.Ssim, 4);
             results["codes_used"] = tq.CodesUsed;
+            results["codebook_perplexity"] = Math.Round(tq.Perplexity, 1);
             results["code_flicker"] = Math.Round(tq.CodeFlicker, 3);
             Console.Error.WriteLine($"tokenizer PSNR {psnr:0.00} dB over {frames} frames; rolling out {count} clips of {length} frames (inferred, random and real-context)...");
             var bar = new ProgressBar("eval rollouts", count, "clips");
@@ -144,7 +146,9 @@ public static class EvalCommands
             tok.LoadWeights(weights);
             var tq = GenieEvaluation.ComputeTokenizerQuality(tok, batches);
             results["tokenizer_psnr"] = Math.Round(tq.Psnr, 3);
+            results["tokenizer_ssim"] = Math.Round(tq.Ssim, 4);
             results["codes_used"] = tq.CodesUsed;
+            results["codebook_perplexity"] = Math.Round(tq.Perplexity, 1);
             results["code_flicker"] = Math.Round(tq.CodeFlicker, 3);
         }
         results["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1);

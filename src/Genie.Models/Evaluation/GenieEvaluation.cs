@@ -75,7 +75,9 @@ public sealed record RolloutEvaluation(double[] PsnrInferred, double[] PsnrRando
 /// <param name="Frames">Frames measured.</param>
 /// <param name="CodesUsed">Distinct token ids seen.</param>
 /// <param name="CodeFlicker">Of the patches unchanged since the frame before, the share whose token id changed.</param>
-public sealed record TokenizerQuality(double Psnr, int Frames, int CodesUsed, double CodeFlicker);
+/// <param name="Ssim">Mean per-frame SSIM (<see cref="Statistics.Ssim"/>) of the reconstruction.</param>
+/// <param name="Perplexity">Perplexity of the token ids used (<see cref="Statistics.Perplexity"/>).</param>
+public sealed record TokenizerQuality(double Psnr, int Frames, int CodesUsed, double CodeFlicker, double Ssim = 0, double Perplexity = 0);
 
 /// <summary>The paper's evaluation of a trained Genie on held-out clips.</summary>
 public static class GenieEvaluation
@@ -235,10 +237,11 @@ public static class GenieEvaluation
     /// </summary>
     public static TokenizerQuality ComputeTokenizerQuality(VideoTokenizer tokenizer, IEnumerable<ClipBatch> clips)
     {
-        double sum = 0;
+        double sum = 0, ssim = 0;
         int frames = 0;
         long unchanged = 0, flickered = 0;
         var used = new HashSet<int>();
+        var allIds = new List<int>();
         foreach (var batch in clips)
         {
             using var _ = new TensorScope();
@@ -246,6 +249,10 @@ public static class GenieEvaluation
             var x = Patches.Tensor(batch.Frames, batch.BatchSize, batch.ClipLength, batch.Height, batch.Width, tokenizer.Config.Patch);
             var output = tokenizer.Forward(x);
             foreach (var id in output.Vq.Ids) used.Add(id);
+            allIds.AddRange(output.Vq.Ids);
+            var recon = Patches.Frames(output.Reconstruction, batch.Height, batch.Width, tokenizer.Config.Patch);
+            for (int i = 0; i < batch.BatchSize * batch.ClipLength; i++)
+                ssim += Statistics.Ssim(batch.Frames.AsSpan(i * batch.FrameBytes, batch.FrameBytes), recon.AsSpan(i * batch.FrameBytes, batch.FrameBytes), batch.Height, batch.Width);
             var (u, f) = Metrics.CodeFlicker(batch.Frames, output.Vq.Ids, batch.BatchSize, batch.ClipLength, batch.Height, batch.Width, tokenizer.Config.Patch);
             unchanged += u;
             flickered += f;
@@ -255,7 +262,8 @@ public static class GenieEvaluation
             for (int i = 0; i < n; i++) sum += Metrics.Psnr(a.AsSpan(i * per, per), b.AsSpan(i * per, per));
             frames += n;
         }
-        return new TokenizerQuality(frames == 0 ? 0 : sum / frames, frames, used.Count, unchanged == 0 ? 0 : (double)flickered / unchanged);
+        return new TokenizerQuality(frames == 0 ? 0 : sum / frames, frames, used.Count, unchanged == 0 ? 0 : (double)flickered / unchanged,
+            frames == 0 ? 0 : ssim / frames, Statistics.Perplexity(allIds.ToArray()));
     }
 
     /// <summary>Latent actions of every transition of labelled clips against the true actions.</summary>
