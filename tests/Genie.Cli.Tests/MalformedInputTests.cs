@@ -101,6 +101,8 @@ public class MalformedInputTests(CliFixture f) : IClassFixture<CliFixture>
         new[] { "data", "make", "--episodes", "abc", "--out", "/tmp/never" },
         new[] { "data", "make", "--episodes", "2", "--size", "0x0", "--out", "/tmp/never" },
         new[] { "data", "make", "--episodes", "2", "--no-such-option", "1", "--out", "/tmp/never" },
+        new[] { "data", "make", "--episodes", "2", "--hold", "9-3", "--out", "/tmp/never" },
+        new[] { "data", "make", "--episodes", "2", "--agent", "expert", "--hold", "10-30", "--out", "/tmp/never" },
         new[] { "data", "ingest", "--out", "/tmp/never", "/no/such/video.mp4" },
         new[] { "train", "tokenizer", "--data", "/no/such/dataset", "--config", "tiny", "--out", "/tmp/never" },
         new[] { "train", "tokenizer", "--data", "DATA", "--config", "no-such-config", "--out", "/tmp/never" },

@@ -58,6 +58,25 @@ public class AgentTests
     }
 
     [Fact]
+    public void RandomSticky_HoldsAsLongAsTheRegistryIsTold()
+    {
+        // genie data make --hold 10-30: every run of one action lasts at least 10 steps.
+        var world = new PlatformerWorld(new PlatformerSettings());
+        var agent = AgentRegistry.Create("random", 11, (10, 30));
+        var actions = Enumerable.Range(0, 20000).Select(_ => agent.Act(world)).ToList();
+        var runs = new List<int>();
+        int len = 1;
+        for (int i = 1; i < actions.Count; i++)
+        {
+            if (actions[i] == actions[i - 1]) len++;
+            else { runs.Add(len); len = 1; }
+        }
+        Assert.All(runs, r => Assert.True(r >= 10, $"a run of {r}"));
+        Assert.InRange(runs.Average(), 20, 28);   // mean hold 20, plus merges of equal draws
+        Assert.Throws<ArgumentException>(() => AgentRegistry.Create("random", 1, (5, 2)));
+    }
+
+    [Fact]
     public void RandomSticky_TravelsFurtherThanPerTickRandom()
     {
         // The reason for sticky actions: with the same budget a per-tick uniform policy barely leaves the start.

@@ -11,15 +11,26 @@ namespace Genie.Cli.Commands;
 /// <summary>`genie data ...`: make datasets from the world, ingest videos, inspect datasets.</summary>
 public static class DataCommands
 {
+    // "MIN-MAX" (or one number): steps the random agent holds each action.
+    private static (int Min, int Max) ParseHold(string text)
+    {
+        var parts = text.Split('-');
+        if (parts.Length is 1 or 2 && int.TryParse(parts[0], out int min) && int.TryParse(parts[^1], out int max) && min >= 1 && max >= min && max <= 100_000)
+            return (min, max);
+        throw new UsageException($"--hold must be MIN-MAX steps with 1 ≤ MIN ≤ MAX (e.g. 10-30), got '{text}'");
+    }
+
     public static void Register(List<Command> commands)
     {
         commands.Add(new Command("data make", "generate a dataset of gameplay video with true actions from a world",
             "usage: genie data make --episodes N --out DIR [--world platformer] [--agent random|expert] [--difficulty easy|hard]\n" +
             "                       [--size WxH] [--seed S] [--max-steps N] [--ticks-per-frame K] [--val-fraction F] [--fps F]\n" +
-            "                       [--view-tiles N] [--camera-step PX] [--parallax P] [--threads N] [--overwrite]\n" +
+            "                       [--view-tiles N] [--camera-step PX] [--parallax P] [--hold MIN-MAX] [--threads N] [--overwrite]\n" +
             "  Plays N episodes (one level each) and writes DIR/manifest.json and DIR/episodes/NNNNNN.{frames,actions}.npy.\n" +
             "  Deterministic for a seed, whatever the thread count. Episode i plays a level seed drawn from (S, i).\n" +
-            "  --agent         random (default; sticky actions held 2-8 ticks) or expert (plans with the world's physics)\n" +
+            "  --agent         random (default; sticky actions held 2-8 steps) or expert (plans with the world's physics)\n" +
+            "  --hold          steps the random agent holds each action, MIN-MAX (default 2-8); long holds (e.g. 10-30) give\n" +
+            "                  video in which a button stays down, as a player holds one\n" +
             "  --difficulty    hard (default: enemies, varied themes, like the paper's CoinRun data) or easy\n" +
             "  --size          frame size (default 64x64)\n" +
             "  --max-steps     step limit per episode (default 1000)\n" +
@@ -69,6 +80,8 @@ public static class DataCommands
         int episodes = WorldCommands.Positive(a, "episodes", 0);
         string outDir = a.Require("out");
         string agentName = WorldCommands.ParseAgent(a.Get("agent"), "random");
+        (int Min, int Max)? hold = a.Get("hold") is { } holdText ? ParseHold(holdText) : null;
+        if (hold is not null && agentName != "random") throw new UsageException("--hold sets how long the random agent holds its actions; the expert plans its own");
         var difficulty = WorldCommands.ParseDifficulty(a.Get("difficulty"));
         var (w, h) = WorldCommands.ParseSize(a.Get("size"), (64, 64));
         ulong seed = (ulong)WorldCommands.Positive(a, "seed", 0, 0);
@@ -96,6 +109,7 @@ public static class DataCommands
         {
             ["world"] = world,
             ["agent"] = agentName,
+            ["agent_hold"] = hold is { } hh ? $"{hh.Min}-{hh.Max}" : agentName == "random" ? "2-8" : null,
             ["settings"] = JsonSerializer.SerializeToNode(settings, new JsonSerializerOptions
             {
                 PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -122,7 +136,7 @@ public static class DataCommands
                 (i, _, world) =>
                 {
                     var (levelSeed, agentSeed) = Episodes.Seeds(seed, (int)i);
-                    var (rgb, actions, result) = Episodes.Record(world, AgentRegistry.Create(agentName, agentSeed), levelSeed);
+                    var (rgb, actions, result) = Episodes.Record(world, AgentRegistry.Create(agentName, agentSeed, hold), levelSeed);
                     writer.WriteEpisode((int)i, rgb, actions, new JsonObject
                     {
                         ["level_seed"] = levelSeed, ["success"] = result.Success, ["end"] = result.Reason.ToString(), ["steps"] = result.Steps,

@@ -21,10 +21,13 @@ public static class AgentRegistry
     /// <summary>The names <see cref="Create"/> accepts.</summary>
     public static IReadOnlyList<string> Names { get; } = ["random", "expert"];
 
-    /// <summary>An agent by name; <paramref name="seed"/> seeds the random one.</summary>
-    public static IAgent Create(string name, ulong seed) => name switch
+    /// <summary>
+    /// An agent by name; <paramref name="seed"/> seeds the random one, and <paramref name="hold"/> (steps each of its
+    /// actions is held, min..max; default 2..8) sets how long it keeps a button down.
+    /// </summary>
+    public static IAgent Create(string name, ulong seed, (int Min, int Max)? hold = null) => name switch
     {
-        "random" => new RandomStickyAgent(seed),
+        "random" => hold is { } h ? new RandomStickyAgent(seed, h.Min, h.Max) : new RandomStickyAgent(seed),
         "expert" => new ExpertAgent(),
         _ => throw new ArgumentException($"unknown agent '{name}' (choose from: {string.Join(", ", Names)})"),
     };
