@@ -106,43 +106,56 @@ public sealed class GenieWorldSession : PlaySession
             _session = new GenieSession(model, prompt, seed, steps, temperature);
     }
 
+    /// <inheritdoc/>
     public override string Mode => "genie";
+    /// <inheritdoc/>
     public override int Width => _model.Config.Width;
+    /// <inheritdoc/>
     public override int Height => _model.Config.Height;
+    /// <inheritdoc/>
     public override IReadOnlyList<byte[]> Frames => _session.Frames;
+    /// <inheritdoc/>
     public override IReadOnlyList<int> Actions => _session.Actions;
+    /// <inheritdoc/>
     public override ActionMap ActionMap { get; }
+    /// <inheritdoc/>
     public override IReadOnlyDictionary<string, object> Settings => new Dictionary<string, object>
     {
         ["seed"] = _seed, ["steps"] = _session.Steps, ["temperature"] = _session.Temperature,
     };
 
+    /// <inheritdoc/>
     protected override byte[] StepCore(int action)
     {
         using var _ = Tape.NoGrad();
         return _session.Step(action);
     }
 
+    /// <inheritdoc/>
     public override void StepBack()
     {
         using var _ = Tape.NoGrad();
         _session.StepBack();
     }
 
+    /// <inheritdoc/>
     public override void Reset()
     {
         using var _ = Tape.NoGrad();
         _session.Reset();
     }
 
+    /// <inheritdoc/>
     public override bool NeedsPrepare => _session.NeedsSlide;
 
+    /// <inheritdoc/>
     public override void Prepare()
     {
         using var _ = Tape.NoGrad();
         _session.Prepare();
     }
 
+    /// <inheritdoc/>
     protected override void DisposeCore() => _session.Dispose();
 }
 
@@ -166,17 +179,25 @@ public sealed class RealWorldSession : PlaySession
         _frames.Add(_world.Render().Data);
     }
 
+    /// <inheritdoc/>
     public override string Mode => "world";
+    /// <inheritdoc/>
     public override int Width => _world.Settings.Width;
+    /// <inheritdoc/>
     public override int Height => _world.Settings.Height;
+    /// <inheritdoc/>
     public override IReadOnlyList<byte[]> Frames => _frames;
+    /// <inheritdoc/>
     public override IReadOnlyList<int> Actions => _actions;
+    /// <inheritdoc/>
     public override ActionMap ActionMap { get; } = ActionMap.ForWorld();
+    /// <inheritdoc/>
     public override IReadOnlyDictionary<string, object> Settings => new Dictionary<string, object>
     {
         ["level"] = _level, ["difficulty"] = _world.Settings.Difficulty.ToString().ToLowerInvariant(),
     };
 
+    /// <inheritdoc/>
     public override string? Status => _world.EndReason switch
     {
         EndReason.None => null,
@@ -185,6 +206,7 @@ public sealed class RealWorldSession : PlaySession
         var r => $"the episode ended ({r.ToString().ToLowerInvariant()}): reset, step back, or start a new level",
     };
 
+    /// <inheritdoc/>
     protected override byte[] StepCore(int action)
     {
         if (_world.Done) throw new PlayException(409, Status!);
@@ -196,6 +218,7 @@ public sealed class RealWorldSession : PlaySession
         return frame;
     }
 
+    /// <inheritdoc/>
     public override void StepBack()
     {
         if (_frames.Count <= 1) return;
@@ -205,6 +228,7 @@ public sealed class RealWorldSession : PlaySession
         _world.Restore(_states[^1]);
     }
 
+    /// <inheritdoc/>
     public override void Reset()
     {
         _states.RemoveRange(1, _states.Count - 1);

@@ -3,6 +3,7 @@ namespace Genie.Cli.Commands;
 /// <summary>`genie bench ...`: throughput measurements (the code lives in bench/Genie.Bench).</summary>
 public static class BenchCommands
 {
+    /// <summary>Adds this area's commands to <paramref name="commands"/>.</summary>
     public static void Register(List<Command> commands)
     {
         commands.Add(new Command("bench kernels", "FMA peak, GEMM and attention GFLOP/s on this machine",

@@ -20,6 +20,7 @@ public static class DataCommands
         throw new UsageException($"--hold must be MIN-MAX steps with 1 ≤ MIN ≤ MAX (e.g. 10-30), got '{text}'");
     }
 
+    /// <summary>Adds this area's commands to <paramref name="commands"/>.</summary>
     public static void Register(List<Command> commands)
     {
         commands.Add(new Command("data make", "generate a dataset of gameplay video with true actions from a world",

@@ -11,6 +11,7 @@ namespace Genie.Cli.Commands;
 /// <summary>`genie eval`: the paper's metrics (§5; ARCHITECTURE.md §8) of a trained run on held-out clips.</summary>
 public static class EvalCommands
 {
+    /// <summary>Adds this area's commands to <paramref name="commands"/>.</summary>
     public static void Register(List<Command> commands)
     {
         commands.Add(new Command("eval", "measure a trained world: tokenizer PSNR, Δt PSNR, action recovery (NMI)",

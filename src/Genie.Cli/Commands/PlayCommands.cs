@@ -13,6 +13,7 @@ namespace Genie.Cli.Commands;
 /// <summary>`genie play`, `genie rollout`, `genie export`: the ways users meet a trained world.</summary>
 public static class PlayCommands
 {
+    /// <summary>Adds this area's commands to <paramref name="commands"/>.</summary>
     public static void Register(List<Command> commands)
     {
         commands.Add(new Command("play", "play a learned world (or the real platformer) in the browser",

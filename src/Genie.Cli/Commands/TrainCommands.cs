@@ -8,6 +8,7 @@ namespace Genie.Cli.Commands;
 /// <summary>`genie train tokenizer|dynamics`: the two training stages (ARCHITECTURE.md §7).</summary>
 public static class TrainCommands
 {
+    /// <summary>Adds this area's commands to <paramref name="commands"/>.</summary>
     public static void Register(List<Command> commands)
     {
         commands.Add(new Command("train tokenizer", "stage 1: train the video tokenizer on a dataset",

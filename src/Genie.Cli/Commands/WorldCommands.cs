@@ -9,6 +9,7 @@ namespace Genie.Cli.Commands;
 /// <summary>`genie world ...`: see, play, evaluate and time the platformer world.</summary>
 public static class WorldCommands
 {
+    /// <summary>Adds this area's commands to <paramref name="commands"/>.</summary>
     public static void Register(List<Command> commands)
     {
         commands.Add(new Command("world render", "play a level with an agent and save it as a GIF or PNG frames",

@@ -32,6 +32,7 @@ public sealed unsafe class CpuStorage : Storage
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Returns the memory of storage that was never released (a leak in the caller, but not of memory).</summary>
     ~CpuStorage()
     {
         if (!IsReleased && Pointer != null) BufferPool.Release(Pointer, _capacity);

@@ -18,7 +18,15 @@ public enum Tile : byte
 }
 
 /// <summary>The kind of hazard that fills this level's pits (one per level, as in CoinRun).</summary>
-public enum PitHazard { Lava, Saws, Enemies }
+public enum PitHazard
+{
+    /// <summary>Lava filling each pit to a random height.</summary>
+    Lava,
+    /// <summary>A row of saw blades on each pit's floor.</summary>
+    Saws,
+    /// <summary>Enemies walking each pit's floor, one per two columns.</summary>
+    Enemies,
+}
 
 /// <summary>
 /// A walking enemy: it patrols between <see cref="MinX"/> and <see cref="MaxX"/> (its centre) at
