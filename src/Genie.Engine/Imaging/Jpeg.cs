@@ -596,11 +596,11 @@ public static class Jpeg
 
         public Image Output()
         {
+            Span<float> block = stackalloc float[64];
             foreach (var c in _comps)
             {
                 var q = _quant[c.Tq] ?? throw new InvalidDataException($"corrupt JPEG: quantisation table {c.Tq} was never defined");
                 c.Plane = new byte[c.BlocksPerColumnMcu * 8 * c.PlaneStride];
-                Span<float> block = stackalloc float[64];
                 for (int by = 0; by < c.BlocksPerColumnMcu; by++)
                     for (int bx = 0; bx < c.BlocksPerLineMcu; bx++)
                     {

@@ -89,6 +89,15 @@ public static class Png
         return sum;
     }
 
+    // A chunk's CRC-32 (the PNG and zlib polynomial) over its type and data: System.IO.Hashing's, vectorised.
+    private static uint ChunkCrc(ReadOnlySpan<byte> type, ReadOnlySpan<byte> data)
+    {
+        var crc = new System.IO.Hashing.Crc32();
+        crc.Append(type);
+        crc.Append(data);
+        return crc.GetCurrentHashAsUInt32();
+    }
+
     private static void WriteChunk(Stream s, string type, ReadOnlySpan<byte> data)
     {
         Span<byte> head = stackalloc byte[8];
@@ -96,7 +105,7 @@ public static class Png
         Encoding.ASCII.GetBytes(type, head[4..]);
         s.Write(head);
         s.Write(data);
-        uint crc = Crc32.Update(Crc32.Update(0xFFFFFFFFu, head[4..]), data) ^ 0xFFFFFFFFu;
+        uint crc = ChunkCrc(head[4..], data);
         Span<byte> tail = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(tail, crc);
         s.Write(tail);
@@ -133,7 +142,7 @@ public static class Png
             var data = png.Slice(pos + 8, (int)len);
             string type = Encoding.ASCII.GetString(typeBytes);
             uint want = BinaryPrimitives.ReadUInt32BigEndian(png[(pos + 8 + (int)len)..]);
-            uint got = Crc32.Update(Crc32.Update(0xFFFFFFFFu, typeBytes), data) ^ 0xFFFFFFFFu;
+            uint got = ChunkCrc(typeBytes, data);
             if (want != got) throw new InvalidDataException($"corrupt PNG: CRC mismatch in chunk {type}");
             pos += 12 + (int)len;
 
@@ -307,30 +316,5 @@ public static class Png
                 rgb[2] = (byte)Sample(row, i, 2, depth, channels, true);
                 break;
         }
-    }
-}
-
-/// <summary>CRC-32 (ISO-HDLC, the PNG and zlib polynomial), table-driven.</summary>
-internal static class Crc32
-{
-    private static readonly uint[] Table = MakeTable();
-
-    private static uint[] MakeTable()
-    {
-        var t = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            uint c = n;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            t[n] = c;
-        }
-        return t;
-    }
-
-    /// <summary>Continues a running CRC (start with 0xFFFFFFFF, finish by xor with 0xFFFFFFFF).</summary>
-    public static uint Update(uint crc, ReadOnlySpan<byte> data)
-    {
-        foreach (byte b in data) crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        return crc;
     }
 }
