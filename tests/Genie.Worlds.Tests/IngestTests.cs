@@ -117,7 +117,7 @@ public class IngestTests
         Assert.Single(ds.Episodes);
         Assert.Equal(Path.GetFullPath(good), ds.Episodes[0].Info!["source"]!.ToString());
         // Nothing but the dataset in the output's parent: no half-written shards or temp directories.
-        Assert.Empty(Directory.GetDirectories(dir.Path).Where(d => Path.GetFileName(d).StartsWith('.')));
+        Assert.DoesNotContain(Directory.GetDirectories(dir.Path), d => Path.GetFileName(d).StartsWith('.'));
         Assert.Empty(Directory.GetFiles(Path.Combine(dir["out"], "episodes"), "*.part"));
     }
 

@@ -4,7 +4,7 @@ namespace Genie.Engine.Kernels;
 /// Plain multi-head attention in double precision, the oracle for <see cref="Attention"/>.
 /// softmax(q·kᵀ/√hd [+ causal mask]) · v for every sequence and head of <see cref="AttentionShape"/>.
 /// </summary>
-public static unsafe class AttentionReference
+internal static unsafe class AttentionReference
 {
     /// <summary>out (rows × D) = attention over qkv (rows × 3D); lse (NumSeq, Heads, SeqLen) = log Σ exp(scores).</summary>
     public static void Forward(float* output, float* lse, float* qkv, AttentionShape a)

@@ -345,7 +345,7 @@ public static unsafe class Elementwise
 }
 
 /// <summary>Scalar oracles for the element-wise kernels.</summary>
-public static unsafe class ElementwiseReference
+internal static unsafe class ElementwiseReference
 {
     /// <summary>Scalar GELU (tanh form), in double precision.</summary>
     public static void GeluForward(float* y, float* x, int n)

@@ -81,7 +81,7 @@ public readonly unsafe struct GemmEpilogue
 }
 
 /// <summary>The oracle for <see cref="GemmEpilogue"/>: the three steps as separate plain loops over a finished C.</summary>
-public static unsafe class GemmEpilogueReference
+internal static unsafe class GemmEpilogueReference
 {
     /// <summary>C = act(C + bias) + residual over an m × n row-major C (ldc = n), GELU in double precision.</summary>
     public static void Apply(float* c, int m, int n, float* bias, bool gelu, float* residual, long ldr)

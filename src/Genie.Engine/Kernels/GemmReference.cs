@@ -4,7 +4,7 @@ namespace Genie.Engine.Kernels;
 /// Plain scalar single-precision GEMM, the oracle for <see cref="Gemm"/>:
 /// <c>C = alpha · op(A) · op(B) + beta · C</c>, where <c>op(X)</c> is X or Xᵀ.
 /// </summary>
-public static unsafe class GemmReference
+internal static unsafe class GemmReference
 {
     /// <summary>
     /// Row-major GEMM. <c>op(A)</c> is (M, K), <c>op(B)</c> is (K, N), C is (M, N).

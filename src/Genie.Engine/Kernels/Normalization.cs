@@ -177,7 +177,7 @@ public static unsafe class Normalization
 }
 
 /// <summary>Scalar double-precision oracles for <see cref="Normalization"/>.</summary>
-public static unsafe class NormalizationReference
+internal static unsafe class NormalizationReference
 {
     /// <summary>Layer norm, plain loops.</summary>
     public static void LayerNormForward(float* y, float* x, float* w, float* b, int rows, int dim, float eps)

@@ -74,7 +74,7 @@ public static unsafe class Sampling
 }
 
 /// <summary>The plain oracle for <see cref="Sampling"/>: double precision, one scalar loop per step.</summary>
-public static unsafe class SamplingReference
+internal static unsafe class SamplingReference
 {
     /// <summary>See <see cref="Sampling.SampleRow"/>.</summary>
     public static (int Code, double Probability) SampleRow(float* logits, int codes, float temperature, double draw)
