@@ -22,19 +22,25 @@ public sealed class CheckpointTests : IDisposable
     private static byte[] Weights(string runDir) =>
         File.ReadAllBytes(Path.Combine(Checkpoint.RequireLatest(runDir), "model.safetensors"));
 
+    // A tokenizer run to the end in `straight`, and the same run in `broken` interrupted after step `stopAt`.
+    private (string Straight, string Broken) StraightAndInterrupted(GenieConfig cfg, int stopAt)
+    {
+        var (src, val) = Data(cfg);
+        var straight = Path.Combine(_root, "straight");
+        new TokenizerTrainer(cfg, src, val, new RunOptions(straight, Resume: false)).Run();
+        var (src2, val2) = Data(cfg);
+        var broken = Path.Combine(_root, "broken");
+        using var cancel = new CancellationTokenSource();
+        var interrupted = new TokenizerTrainer(cfg, src2, val2, new RunOptions(broken, false, p => { if (p.Step == stopAt) cancel.Cancel(); }));
+        Assert.Throws<OperationCanceledException>(() => interrupted.Run(cancel.Token));
+        return (straight, broken);
+    }
+
     [Fact]
     public void Tokenizer_ResumedRun_IsBitIdenticalToAnUninterruptedOne()
     {
         var cfg = TestData.Tiny("train_tokenizer.steps=6", "train_tokenizer.checkpoint_every=3", "train_tokenizer.eval_every=3");
-        var (src, val) = Data(cfg);
-        var straight = Path.Combine(_root, "straight");
-        new TokenizerTrainer(cfg, src, val, new RunOptions(straight, Resume: false)).Run();
-
-        var (src2, val2) = Data(cfg);
-        var broken = Path.Combine(_root, "broken");
-        using var cancel = new CancellationTokenSource();
-        var interrupted = new TokenizerTrainer(cfg, src2, val2, new RunOptions(broken, false, p => { if (p.Step == 3) cancel.Cancel(); }));
-        Assert.Throws<OperationCanceledException>(() => interrupted.Run(cancel.Token));
+        var (straight, broken) = StraightAndInterrupted(cfg, stopAt: 3);
         Assert.EndsWith("step_000003", Checkpoint.RequireLatest(broken));
 
         var (src3, val3) = Data(cfg);
@@ -100,15 +106,7 @@ public sealed class CheckpointTests : IDisposable
         // Validation every 2 steps, checkpoints every 3: killed at step 4, the log holds step 4's validation,
         // which the resumed run replays. The resumed log must list each (step, split) once, as the straight run's does.
         var cfg = TestData.Tiny("train_tokenizer.steps=6", "train_tokenizer.checkpoint_every=3", "train_tokenizer.eval_every=2");
-        var (src, val) = Data(cfg);
-        var straight = Path.Combine(_root, "straight");
-        new TokenizerTrainer(cfg, src, val, new RunOptions(straight, Resume: false)).Run();
-
-        var (src2, val2) = Data(cfg);
-        var broken = Path.Combine(_root, "broken");
-        using var cancel = new CancellationTokenSource();
-        var interrupted = new TokenizerTrainer(cfg, src2, val2, new RunOptions(broken, false, p => { if (p.Step == 4) cancel.Cancel(); }));
-        Assert.Throws<OperationCanceledException>(() => interrupted.Run(cancel.Token));
+        var (straight, broken) = StraightAndInterrupted(cfg, stopAt: 4);
         // What a kill -9 during a checkpoint write leaves (the PID is one no process has).
         var stale = Path.Combine(broken, "checkpoints", ".step_000006.2147483000.tmp");
         Directory.CreateDirectory(stale);

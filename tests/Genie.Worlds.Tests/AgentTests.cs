@@ -38,13 +38,9 @@ public class AgentTests
         Assert.True(r.Success);
     }
 
-    [Fact]
-    public void RandomSticky_HoldsEachDrawForTwoToEightTicks()
+    // Lengths of the maximal runs of one action (the last, unfinished run left out).
+    private static List<int> Runs(IReadOnlyList<int> actions)
     {
-        var world = new PlatformerWorld(new PlatformerSettings());
-        var agent = new RandomStickyAgent(11);
-        var actions = Enumerable.Range(0, 20000).Select(_ => agent.Act(world)).ToList();
-        // Runs of one action are at least 2 long (consecutive draws of the same action merge into longer runs).
         var runs = new List<int>();
         int len = 1;
         for (int i = 1; i < actions.Count; i++)
@@ -52,6 +48,17 @@ public class AgentTests
             if (actions[i] == actions[i - 1]) len++;
             else { runs.Add(len); len = 1; }
         }
+        return runs;
+    }
+
+    [Fact]
+    public void RandomSticky_HoldsEachDrawForTwoToEightTicks()
+    {
+        var world = new PlatformerWorld(new PlatformerSettings());
+        var agent = new RandomStickyAgent(11);
+        var actions = Enumerable.Range(0, 20000).Select(_ => agent.Act(world)).ToList();
+        // Runs of one action are at least 2 long (consecutive draws of the same action merge into longer runs).
+        var runs = Runs(actions);
         Assert.All(runs, r => Assert.True(r >= 2));
         Assert.InRange(runs.Average(), 5.0, 6.5);   // mean hold 5, plus merges of equal draws
         Assert.Equal(PlatformerActions.Count, actions.Distinct().Count());
@@ -64,13 +71,7 @@ public class AgentTests
         var world = new PlatformerWorld(new PlatformerSettings());
         var agent = AgentRegistry.Create("random", 11, (10, 30));
         var actions = Enumerable.Range(0, 20000).Select(_ => agent.Act(world)).ToList();
-        var runs = new List<int>();
-        int len = 1;
-        for (int i = 1; i < actions.Count; i++)
-        {
-            if (actions[i] == actions[i - 1]) len++;
-            else { runs.Add(len); len = 1; }
-        }
+        var runs = Runs(actions);
         Assert.All(runs, r => Assert.True(r >= 10, $"a run of {r}"));
         Assert.InRange(runs.Average(), 20, 28);   // mean hold 20, plus merges of equal draws
         Assert.Throws<ArgumentException>(() => AgentRegistry.Create("random", 1, (5, 2)));
