@@ -131,6 +131,9 @@ public sealed class DynamicsModel : Module
             _weight = Engine.Kernels.Gemm.PackB(true, w.Shape[1], w.Shape[0], w.Pointer, w.Shape[1]);
         }
 
+        /// <summary>The MASK id of the model's input.</summary>
+        public int MaskId => _model.MaskId;
+
         /// <summary>
         /// One MaskGIT step (<see cref="MaskGit.Step(IRowLogits, int, Span{int}, Span{bool}, int, int, int, float, Rng)"/>)
         /// for one frame whose final hidden states are rows <paramref name="firstRow"/>.. of <paramref name="hidden"/> (…, D).

@@ -75,35 +75,23 @@ public sealed class GenieModel : Module
     /// </summary>
     public int[] SampleNextFrame(int[] contextIds, int[] actionIds, int b, int t, Rng rng, int? steps = null, float? temperature = null)
     {
-        int n = Tokenizer.Tokens, k = Dynamics.CodebookSize, s = steps ?? Config.Dynamics.SamplingSteps;
+        int n = Tokenizer.Tokens, s = steps ?? Config.Dynamics.SamplingSteps;
         float tau = temperature ?? Config.Dynamics.Temperature;
         if (t + 1 > Config.MaxFrames) throw new ArgumentException($"context of {t} frames leaves no room under max_frames {Config.MaxFrames}");
         using var _ = Tape.NoGrad();
         using var outer = new TensorScope();
         var ids = new int[b * (t + 1) * n];
-        for (int c = 0; c < b; c++)
-        {
-            Array.Copy(contextIds, c * t * n, ids, c * (t + 1) * n, t * n);
-            Array.Fill(ids, Dynamics.MaskId, (c * (t + 1) + t) * n, n);
-        }
+        for (int c = 0; c < b; c++) Array.Copy(contextIds, c * t * n, ids, c * (t + 1) * n, t * n);
         var actions = ActionVectors(actionIds);
-        var fixedMask = new bool[b * n];
-        var result = new int[b * n];
         using var head = Dynamics.CreateHeadSampler();
-        for (int step = 1; step <= s; step++)
-        {
-            using (new TensorScope())
+        return MaskGit.SampleFrames(head, b, n, s, tau, rng,
+            forward: frame =>
             {
-                var hidden = Dynamics.Hidden(ids, actions, b, t + 1);               // (B, t+1, N (+1 action token), D)
-                for (int c = 0; c < b; c++)
-                {
-                    int frame = (c * (t + 1) + t) * n, row = (c * (t + 1) + t) * Dynamics.FrameRows + Dynamics.TokenOffset;
-                    head.Step(hidden, row, ids.AsSpan(frame, n), fixedMask.AsSpan(c * n, n), step, s, tau, rng);
-                }
-            }
-        }
-        for (int c = 0; c < b; c++) Array.Copy(ids, (c * (t + 1) + t) * n, result, c * n, n);
-        return result;
+                // The whole window again, with the new frame's current ids in place.
+                for (int c = 0; c < b; c++) Array.Copy(frame, c * n, ids, (c * (t + 1) + t) * n, n);
+                return Dynamics.Hidden(ids, actions, b, t + 1);               // (B, t+1, N (+1 action token), D)
+            },
+            firstRow: c => (c * (t + 1) + t) * Dynamics.FrameRows + Dynamics.TokenOffset);
     }
 
     /// <summary>
@@ -257,14 +245,11 @@ public sealed class GenieSession : IDisposable
         using var scope = new TensorScope();
         var actionVec = model.ActionVectors([action]);                       // (1, L_a); validates the action
         EnsureDynamics(model.WindowStart(f), f);
-        var ids = Enumerable.Repeat(model.Dynamics.MaskId, n).ToArray();
-        var fixedMask = new bool[n];
-        for (int s = 1; s <= Steps; s++)
-        {
-            // Logits only for the positions still masked, made and sampled block by block in the workers' caches.
-            using (new TensorScope())
-                _head.Step(model.Dynamics.FrameHidden(ids, actionVec, _dynamics, commit: false), model.Dynamics.TokenOffset, ids, fixedMask, s, Steps, Temperature, _rng);
-        }
+        // Each step computes only the new frame against the cached context; logits only for the positions still
+        // masked, made and sampled block by block in the workers' caches.
+        var ids = MaskGit.SampleFrames(_head, 1, n, Steps, Temperature, _rng,
+            forward: frame => model.Dynamics.FrameHidden(frame, actionVec, _dynamics, commit: false),
+            firstRow: _ => model.Dynamics.TokenOffset);
         return ids;
     }
 

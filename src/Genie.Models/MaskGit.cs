@@ -18,6 +18,31 @@ public static class MaskGit
     }
 
     /// <summary>
+    /// The MaskGIT loop, the one every sampler in the project runs (the play session with its caches, the uncached
+    /// reference, the evaluation): B frames of N tokens start all MASK; at each step s = 1..S,
+    /// <paramref name="forward"/> runs the dynamics body on the current ids (B·N) and returns the final hidden
+    /// states, in which frame c's N token rows start at row <c>firstRow(c)</c>; then each frame takes one
+    /// <see cref="Step(IRowLogits, int, Span{int}, Span{bool}, int, int, int, float, Engine.Rng)"/>, frame 0
+    /// first, all from <paramref name="rng"/>. Returns the sampled ids (B·N).
+    /// </summary>
+    public static int[] SampleFrames(DynamicsModel.HeadSampler head, int b, int n, int steps, float temperature, Engine.Rng rng,
+        Func<int[], Engine.Tensor> forward, Func<int, int> firstRow)
+    {
+        if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), $"MaskGIT needs at least one step, got {steps}");
+        var ids = new int[b * n];
+        Array.Fill(ids, head.MaskId);
+        var fixedMask = new bool[b * n];
+        for (int s = 1; s <= steps; s++)
+        {
+            using var _ = new Engine.TensorScope();
+            var hidden = forward(ids);
+            for (int c = 0; c < b; c++)
+                head.Step(hidden, firstRow(c), ids.AsSpan(c * n, n), fixedMask.AsSpan(c * n, n), s, steps, temperature, rng);
+        }
+        return ids;
+    }
+
+    /// <summary>
     /// One refinement step for one frame. <paramref name="logits"/> holds (N, K) logits of the frame;
     /// <paramref name="tokens"/> the current ids (MASK = <paramref name="maskId"/> where unknown), updated in
     /// place; <paramref name="fixedMask"/> marks fixed positions, updated in place. Returns the number of
