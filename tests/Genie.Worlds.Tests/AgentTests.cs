@@ -99,4 +99,57 @@ public class AgentTests
         double perTick = MeanMaxX(s => new RandomStickyAgent((ulong)s, 1, 1));
         Assert.True(sticky > perTick + 1, $"sticky {sticky:F2} vs per-tick {perTick:F2}");
     }
+
+    [Fact]
+    public void Explorer_JumpsWhenBlockedAndTravelsFurtherThanRandomHolding()
+    {
+        // Holding "right" against the first step up, the random agent stands for the rest of its hold; the explorer
+        // presses jump as soon as its held direction stops moving it, so it gets over steps and covers more ground.
+        static (double MaxX, int BlockedJumps, int Blocked) Play(Func<int, IAgent> make)
+        {
+            double sum = 0; int jumps = 0, blocked = 0;
+            for (int seed = 0; seed < 30; seed++)
+            {
+                var world = new PlatformerWorld(new PlatformerSettings { MaxSteps = 200, Difficulty = Difficulty.Easy, TicksPerStep = 3 });
+                world.Reset(seed);
+                var agent = make(seed);
+                double maxX = 0, lastX = double.NaN;
+                int lastAx = 0;
+                while (!world.Done)
+                {
+                    int a = agent.Act(world);
+                    var (ax, jump, _) = PlatformerActions.Decode(a);
+                    // Blocked: the same direction held since the step before, standing, and not moved by it.
+                    if (ax != 0 && ax == lastAx && world.Player.WasSupported && world.Player.X == lastX) { blocked++; if (jump) jumps++; }
+                    lastX = world.Player.X; lastAx = ax;
+                    world.Step(a);
+                    maxX = Math.Max(maxX, world.Player.X);
+                }
+                sum += maxX;
+            }
+            return (sum / 30, jumps, blocked);
+        }
+        var explorer = Play(s => AgentRegistry.Create("explorer", (ulong)s));
+        var random = Play(s => AgentRegistry.Create("random", (ulong)s, (10, 30)));
+        Assert.True(explorer.Blocked > 0);
+        Assert.Equal(explorer.Blocked, explorer.BlockedJumps);                      // every blocked step jumps
+        Assert.True(random.BlockedJumps < random.Blocked / 2, $"random jumped in {random.BlockedJumps} of {random.Blocked} blocked steps");
+        Assert.True(explorer.MaxX > random.MaxX + 1, $"explorer {explorer.MaxX:F2} vs random {random.MaxX:F2}");
+    }
+
+    [Fact]
+    public void Explorer_HoldsDirectionsForTheirStretchAndIsDeterministic()
+    {
+        var world = new PlatformerWorld(new PlatformerSettings());
+        List<int> Actions(ulong seed) { var agent = new ExplorerAgent(seed, 10, 30); return Enumerable.Range(0, 5000).Select(_ => agent.Act(world)).ToList(); }
+        var actions = Actions(3);
+        Assert.Equal(actions, Actions(3));
+        Assert.NotEqual(actions, Actions(4));
+        // The direction (ignoring jumps) changes only between stretches: runs of one direction last at least 10 steps.
+        var directions = actions.Select(a => PlatformerActions.Decode(a).Ax).ToList();
+        Assert.All(Runs(directions), r => Assert.True(r >= 10, $"a run of {r}"));
+        Assert.Contains(-1, directions); Assert.Contains(1, directions); Assert.Contains(0, directions);
+        Assert.DoesNotContain(PlatformerActions.Down, actions);
+        Assert.Throws<ArgumentException>(() => new ExplorerAgent(1, 0, 5));
+    }
 }

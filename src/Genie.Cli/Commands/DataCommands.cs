@@ -24,14 +24,16 @@ public static class DataCommands
     public static void Register(List<Command> commands)
     {
         commands.Add(new Command("data make", "generate a dataset of gameplay video with true actions from a world",
-            "usage: genie data make --episodes N --out DIR [--world platformer] [--agent random|expert] [--difficulty easy|hard]\n" +
+            "usage: genie data make --episodes N --out DIR [--world platformer] [--agent random|explorer|expert] [--difficulty easy|hard]\n" +
             "                       [--size WxH] [--seed S] [--max-steps N] [--ticks-per-frame K] [--val-fraction F] [--fps F]\n" +
             "                       [--view-tiles N] [--camera-step PX] [--parallax P] [--hold MIN-MAX] [--threads N] [--overwrite]\n" +
             "  Plays N episodes (one level each) and writes DIR/manifest.json and DIR/episodes/NNNNNN.{frames,actions}.npy.\n" +
             "  Deterministic for a seed, whatever the thread count. Episode i plays a level seed drawn from (S, i).\n" +
-            "  --agent         random (default; sticky actions held 2-8 steps) or expert (plans with the world's physics)\n" +
-            "  --hold          steps the random agent holds each action, MIN-MAX (default 2-8); long holds (e.g. 10-30) give\n" +
-            "                  video in which a button stays down, as a player holds one\n" +
+            "  --agent         random (default; sticky actions held 2-8 steps), explorer (holds a direction 10-30 steps,\n" +
+            "                  jumps when blocked and now and then: a held button keeps the player moving) or expert\n" +
+            "                  (plans with the world's physics)\n" +
+            "  --hold          steps the random agent holds each action, or the explorer each direction, MIN-MAX (default\n" +
+            "                  2-8 and 10-30); long holds give video in which a button stays down, as a player holds one\n" +
             "  --difficulty    hard (default: enemies, varied themes, like the paper's CoinRun data) or easy\n" +
             "  --size          frame size (default 64x64)\n" +
             "  --max-steps     step limit per episode (default 1000)\n" +
@@ -82,7 +84,7 @@ public static class DataCommands
         string outDir = a.Require("out");
         string agentName = WorldCommands.ParseAgent(a.Get("agent"), "random");
         (int Min, int Max)? hold = a.Get("hold") is { } holdText ? ParseHold(holdText) : null;
-        if (hold is not null && agentName != "random") throw new UsageException("--hold sets how long the random agent holds its actions; the expert plans its own");
+        if (hold is not null && agentName == "expert") throw new UsageException("--hold sets how long the random and explorer agents hold their buttons; the expert plans its own");
         var difficulty = WorldCommands.ParseDifficulty(a.Get("difficulty"));
         var (w, h) = WorldCommands.ParseSize(a.Get("size"), (64, 64));
         ulong seed = (ulong)WorldCommands.Positive(a, "seed", 0, 0);
@@ -110,7 +112,7 @@ public static class DataCommands
         {
             ["world"] = world,
             ["agent"] = agentName,
-            ["agent_hold"] = hold is { } hh ? $"{hh.Min}-{hh.Max}" : agentName == "random" ? "2-8" : null,
+            ["agent_hold"] = hold is { } hh ? $"{hh.Min}-{hh.Max}" : agentName == "random" ? "2-8" : agentName == "explorer" ? "10-30" : null,
             ["settings"] = JsonSerializer.SerializeToNode(settings, new JsonSerializerOptions
             {
                 PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,

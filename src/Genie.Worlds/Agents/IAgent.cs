@@ -19,15 +19,17 @@ public interface IAgent
 public static class AgentRegistry
 {
     /// <summary>The names <see cref="Create"/> accepts.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["random", "expert"];
+    public static IReadOnlyList<string> Names { get; } = ["random", "explorer", "expert"];
 
     /// <summary>
-    /// An agent by name; <paramref name="seed"/> seeds the random one, and <paramref name="hold"/> (steps each of its
-    /// actions is held, min..max; default 2..8) sets how long it keeps a button down.
+    /// An agent by name; <paramref name="seed"/> seeds the random ones, and <paramref name="hold"/> (steps each of its
+    /// actions or directions is held, min..max; default 2..8 for random, 10..30 for explorer) sets how long they
+    /// keep a button down.
     /// </summary>
     public static IAgent Create(string name, ulong seed, (int Min, int Max)? hold = null) => name switch
     {
         "random" => hold is { } h ? new RandomStickyAgent(seed, h.Min, h.Max) : new RandomStickyAgent(seed),
+        "explorer" => hold is { } e ? new ExplorerAgent(seed, e.Min, e.Max) : new ExplorerAgent(seed),
         "expert" => new ExpertAgent(),
         _ => throw new ArgumentException($"unknown agent '{name}' (choose from: {string.Join(", ", Names)})"),
     };

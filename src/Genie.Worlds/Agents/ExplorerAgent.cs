@@ -1,0 +1,69 @@
+using Genie.Engine;
+using Genie.Worlds.Platformer;
+
+namespace Genie.Worlds.Agents;
+
+/// <summary>
+/// A random agent that plays as a person exploring a level would: it holds a direction (right, left or none) for
+/// a stretch of <c>minHold..maxHold</c> steps, jumps when that direction is blocked (it held a direction, stands on
+/// something and did not move since its last step), and otherwise jumps now and then on its own. It knows
+/// nothing of the level beyond where the player is, so it does not plan: it walks into hazards and off ledges
+/// as a random agent does, but a held button keeps moving the player, which is what video for a world model that
+/// is played by holding buttons must show. (<see cref="RandomStickyAgent"/> holding "right" stands against the
+/// first step up for the rest of its hold: on its data the view moves in about one transition in nine.)
+/// </summary>
+public sealed class ExplorerAgent : IAgent
+{
+    /// <summary>Chance that a stretch holds right, left (the rest holds no direction).</summary>
+    public const double RightShare = 0.45, LeftShare = 0.35;
+    /// <summary>Chance per step of starting a jump unprompted.</summary>
+    public const double JumpChance = 0.08;
+    /// <summary>Steps a jump press lasts (long enough to leave the ground at any ticks-per-frame).</summary>
+    public const int JumpSteps = 2;
+
+    private readonly Rng _rng;
+    private readonly int _minHold, _maxHold;
+    private int _direction, _left, _jumping;
+    private double _lastX = double.NaN;
+
+    /// <summary>An agent seeded with <paramref name="seed"/>, holding each direction <paramref name="minHold"/>..<paramref name="maxHold"/> steps.</summary>
+    public ExplorerAgent(ulong seed, int minHold = 10, int maxHold = 30)
+    {
+        if (minHold < 1 || maxHold < minHold) throw new ArgumentException($"hold must satisfy 1 ≤ min ≤ max, got {minHold}..{maxHold}");
+        _rng = new Rng(seed);
+        _minHold = minHold; _maxHold = maxHold;
+    }
+
+    /// <inheritdoc/>
+    public string Name => "explorer";
+
+    /// <inheritdoc/>
+    public int Act(PlatformerWorld world)
+    {
+        if (_left == 0)
+        {
+            double u = _rng.NextDouble();
+            _direction = u < RightShare ? 1 : u < RightShare + LeftShare ? -1 : 0;
+            _left = _rng.NextInt(_minHold, _maxHold + 1);
+        }
+        _left--;
+        ref readonly var p = ref world.Player;
+        bool blocked = _direction != 0 && p.WasSupported && Math.Abs(p.X - _lastX) < 1e-9;
+        _lastX = p.X;
+        if (_jumping == 0 && (blocked || _rng.NextDouble() < JumpChance)) _jumping = JumpSteps;
+        bool jump = _jumping > 0;
+        if (jump) _jumping--;
+        return (_direction, jump) switch
+        {
+            (1, false) => PlatformerActions.Right,
+            (1, true) => PlatformerActions.RightJump,
+            (-1, false) => PlatformerActions.Left,
+            (-1, true) => PlatformerActions.LeftJump,
+            (_, true) => PlatformerActions.Jump,
+            _ => PlatformerActions.Noop,
+        };
+    }
+
+    /// <inheritdoc/>
+    public void Reset() { _left = 0; _jumping = 0; _lastX = double.NaN; }
+}
