@@ -25,7 +25,11 @@ public static class EvalCommands
             "    (delta_psnr_curve: t = 2..16); the share of frames whose view moves in the real clip and in x̂\n" +
             "    (rollout_moving_real, rollout_moving_generated) and, of the frames where the real view moves, the share\n" +
             "    where x̂'s moves the same way (rollout_direction_agreement); the mean PSNR of each next frame sampled\n" +
-            "    from the real frames before it (next_frame_psnr_real_context) against x̂'s (next_frame_psnr_own_context);\n" +
+            "    from the real frames before it (next_frame_psnr_real_context) against x̂'s (next_frame_psnr_own_context),\n" +
+            "    and how those teacher-forced frames move from the real frame before them: the share that move\n" +
+            "    (next_frame_moving_real_context, against rollout_moving_real) and the direction agreement\n" +
+            "    (next_frame_direction_agreement_real_context), which tell what the model has learned apart from what\n" +
+            "    its own frames undo;\n" +
             "  - for a world's dataset (true actions known): NMI between latent and true actions, and the accuracy\n" +
             "    after mapping each latent action to its most frequent true action;\n" +
             "  - controllability in the frames: each latent action held for --control-frames frames from the first frame\n" +
@@ -105,6 +109,8 @@ public static class EvalCommands
             results["rollout_moving_real"] = Math.Round(rollouts.Motion.MovingRealShare, 3);
             results["rollout_moving_generated"] = Math.Round(rollouts.Motion.MovingGeneratedShare, 3);
             results["rollout_direction_agreement"] = Math.Round(rollouts.Motion.DirectionAgreement, 3);
+            results["next_frame_moving_real_context"] = Math.Round(rollouts.MotionRealContext.MovingGeneratedShare, 3);
+            results["next_frame_direction_agreement_real_context"] = Math.Round(rollouts.MotionRealContext.DirectionAgreement, 3);
             results["next_frame_psnr_real_context"] = Math.Round(rollouts.NextFramePsnrRealContext, 3);
             results["next_frame_psnr_own_context"] = Math.Round(rollouts.NextFramePsnrOwnContext, 3);
             if (controlPrompts > 0)

@@ -58,7 +58,11 @@ public sealed record Controllability(IReadOnlyList<ActionMotion> Actions, int Pr
 /// <param name="PsnrRealContext">Mean PSNR of frame t generated from the real frames 1..t−1 (teacher forcing), for t = 2..T.</param>
 /// <param name="Motion">The view's motion in the inferred-action rollouts against the real clips, over every transition.</param>
 /// <param name="Clips">Clips rolled out.</param>
-public sealed record RolloutEvaluation(double[] PsnrInferred, double[] PsnrRandom, double[] PsnrRealContext, MotionComparison Motion, int Clips)
+/// <param name="MotionRealContext">The view's motion from each real frame to the next frame generated from the real frames
+/// (teacher forcing) against the real clips': whether the model moves the world when its context is real, which
+/// separates what it has not learned from what exposure to its own frames undoes.</param>
+public sealed record RolloutEvaluation(double[] PsnrInferred, double[] PsnrRandom, double[] PsnrRealContext, MotionComparison Motion, int Clips,
+    MotionComparison MotionRealContext)
 {
     /// <summary>Δ_t PSNR for t = 2..T (index t − 2).</summary>
     public double[] DeltaCurve => PsnrInferred.Zip(PsnrRandom, (a, b) => a - b).ToArray();
@@ -137,6 +141,7 @@ public static class GenieEvaluation
         int h = cfg.Height, w = cfg.Width, a = model.NumActions, frameBytes = h * w * 3, n = model.Tokenizer.Tokens;
         double[]? inferred = null, random = null, realContext = null;
         var motion = new MotionComparison();
+        var forcedMotion = new MotionComparison();
         var actionRng = new Rng(seed ^ 0xAC7);
         int count = 0;
         foreach (var batch in clips)
@@ -163,6 +168,7 @@ public static class GenieEvaluation
                 var withRandom = model.Generate(prompt, 1, randomActs, t, clipSeed, steps, temperature);
                 var realShift = new (int, int)[t - 1];
                 var generatedShift = new (int, int)[t - 1];
+                var forcedShift = new (int, int)[t - 1];
                 using (var forced = new GenieSession(model, prompt, clipSeed, steps, temperature))
                 {
                     for (int f = 1; f < t; f++)
@@ -170,7 +176,9 @@ public static class GenieEvaluation
                         var x = real.AsSpan(f * frameBytes, frameBytes);
                         inferred![f - 1] += Metrics.Psnr(x, withInferred.AsSpan(f * frameBytes, frameBytes));
                         random![f - 1] += Metrics.Psnr(x, withRandom.AsSpan(f * frameBytes, frameBytes));
-                        realContext![f - 1] += Metrics.Psnr(x, forced.Preview(forced.SampleNext(acts[f - 1])));
+                        var next = forced.Preview(forced.SampleNext(acts[f - 1]));
+                        realContext![f - 1] += Metrics.Psnr(x, next);
+                        forcedShift[f - 1] = Metrics.ViewShift(real.AsSpan((f - 1) * frameBytes, frameBytes), next, h, w, radius);
                         forced.Append(realIds.AsSpan(((c * t) + f) * n, n).ToArray(), acts[f - 1]);
                         realShift[f - 1] = Metrics.ViewShift(real.AsSpan((f - 1) * frameBytes, frameBytes), x, h, w, radius);
                         generatedShift[f - 1] = Metrics.ViewShift(withInferred.AsSpan((f - 1) * frameBytes, frameBytes),
@@ -178,12 +186,13 @@ public static class GenieEvaluation
                     }
                 }
                 motion += Metrics.CompareMotion(realShift, generatedShift);
+                forcedMotion += Metrics.CompareMotion(realShift, forcedShift);
                 progress?.Invoke(count + 1);
             }
         }
         if (inferred is null) throw new ArgumentException("no clips to roll out");
         for (int i = 0; i < inferred.Length; i++) { inferred[i] /= count; random![i] /= count; realContext![i] /= count; }
-        return new RolloutEvaluation(inferred, random!, realContext!, motion, count);
+        return new RolloutEvaluation(inferred, random!, realContext!, motion, count, forcedMotion);
     }
 
     /// <summary>
