@@ -13,7 +13,7 @@ public static class WorldCommands
     public static void Register(List<Command> commands)
     {
         commands.Add(new Command("world render", "play a level with an agent and save it as a GIF or PNG frames",
-            "usage: genie world render --out FILE.gif|FILE.png|DIR [--seed S] [--difficulty easy|hard] [--agent expert|random]\n" +
+            "usage: genie world render --out FILE.gif|FILE.png|DIR [--seed S] [--difficulty easy|hard] [--agent expert|explorer|random]\n" +
             "                          [--steps N] [--size WxH] [--scale K] [--fps F] [--agent-seed S]\n" +
             "  Plays level S (default 0) with the agent (default expert) until the episode ends or N steps (default 1000).\n" +
             "  --out       FILE.gif: an animated GIF; FILE.png: a contact sheet of every 4th frame; DIR: one PNG per frame\n" +
@@ -23,7 +23,7 @@ public static class WorldCommands
             RenderCommand));
 
         commands.Add(new Command("world eval", "success rate of an agent over many levels",
-            "usage: genie world eval [--agent expert|random] [--difficulty easy|hard] [--levels N] [--first-seed S]\n" +
+            "usage: genie world eval [--agent expert|explorer|random] [--difficulty easy|hard] [--levels N] [--first-seed S]\n" +
             "                        [--max-steps N] [--threads N] [--json]\n" +
             "  Plays levels S..S+N−1 (default 0..199) once each and prints the share solved, the mean episode length\n" +
             "  and how episodes ended. Deterministic: the same command gives the same numbers.",
