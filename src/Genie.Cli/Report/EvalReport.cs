@@ -39,14 +39,40 @@ public static class EvalReport
 
     /// <summary>
     /// Throws <see cref="IOException"/> unless <paramref name="outDir"/> may receive a report: it is missing, empty, or an
-    /// earlier report (its <c>report.json</c> says so and it holds nothing else), and is not one of the inputs.
+    /// earlier report (its <c>report.json</c> says so and it holds nothing else), and is not and does not hold one of
+    /// the inputs. The same rules as <see cref="OutputFolder.CheckReplaceable"/>, with messages for a command that has
+    /// no <c>--overwrite</c>: an earlier report is simply replaced.
     /// </summary>
-    public static void CheckOutput(string outDir, IEnumerable<string?> inputs) =>
-        OutputFolder.CheckReplaceable(outDir, "evaluation report", "report.json", Entries, inputs, isOwn: path =>
+    public static void CheckOutput(string outDir, IEnumerable<string?> inputs)
+    {
+        var full = Path.GetFullPath(outDir).TrimEnd(Path.DirectorySeparatorChar);
+        if (File.Exists(full)) throw new IOException($"{outDir} is a file, not a folder; choose another --out");
+        foreach (var input in inputs)
+        {
+            if (input is null) continue;
+            var inFull = Path.GetFullPath(input).TrimEnd(Path.DirectorySeparatorChar);
+            if (inFull == full || inFull.StartsWith(full + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                throw new IOException($"refusing to write a report into {outDir}: it holds this command's input {input}; choose another --out");
+        }
+        if (!Directory.Exists(full) || !Directory.EnumerateFileSystemEntries(full).Any()) return;
+        if (!IsReport(Path.Combine(full, "report.json")))
+            throw new IOException($"refusing to write a report into {outDir}: the folder holds other files and no earlier report (report.json); " +
+                "choose a new or empty folder for --out");
+        var foreign = Directory.EnumerateFileSystemEntries(full).Select(Path.GetFileName).FirstOrDefault(n => !Entries.Contains(n));
+        if (foreign is not null)
+            throw new IOException($"refusing to replace the report in {outDir}: it also holds '{foreign}', which a report does not; move it out first or choose another --out");
+    }
+
+    private static bool IsReport(string path)
+    {
+        try
         {
             using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            return doc.RootElement.TryGetProperty("report", out var k) && k.ValueKind == JsonValueKind.String && k.GetString() == Kind;
-        });
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("report", out var k) &&
+                   k.ValueKind == JsonValueKind.String && k.GetString() == Kind;
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException) { return false; }
+    }
 
     /// <summary>Writes <c>report.json</c> and <c>report.html</c> into <paramref name="outDir"/>, each atomically.</summary>
     public static void Write(string outDir, IReadOnlyDictionary<string, object> results, ReportPictures pictures, string command, string? metricsPath)
@@ -88,7 +114,7 @@ public static class EvalReport
         html.Append($"<p>Run <code>{E(r, "run")}</code> on <code>{E(r, "data")}</code>: {E(r, "clips")} held-out clips of {E(r, "clip_length")} frames, " +
                     $"measured in {E(r, "seconds")} s. Made by <code>{Enc(command)}</code>. The numbers are also in <code>report.json</code> beside this page.</p>\n");
 
-        html.Append("<h2 id=\"metrics\">Metrics</h2>\n");
+        html.Append("<section id=\"metrics\"><h2>Metrics</h2>\n");
         foreach (var (title, keys) in Groups(r))
         {
             var rows = keys.Where(r.ContainsKey).ToList();
@@ -99,10 +125,12 @@ public static class EvalReport
             html.Append("</table>\n");
         }
 
+        html.Append("</section>\n");
+
         if (p.PsnrInferred is { } inferred && p.PsnrRandom is { } random && p.PsnrRealContext is { } realContext)
         {
             var delta = inferred.Zip(random, (a, b) => a - b).ToArray();
-            html.Append("<h2 id=\"delta-psnr\">Δt PSNR by frame</h2>\n<p>Each clip is rolled out from its first frame with the latent actions the LAM infers " +
+            html.Append("<section id=\"delta-psnr\"><h2>Δt PSNR by frame</h2>\n<p>Each clip is rolled out from its first frame with the latent actions the LAM infers " +
                         "from it and with uniformly random ones (same sampling seed); Δt PSNR is the difference of their PSNR against the real frame t. " +
                         "Frame 1 is the prompt, the same decoded frame in both, so Δ1 = 0.</p>\n<div class=\"plots\">");
             html.Append(Img("plot", ReportPlots.DeltaPsnr(delta), "Δt PSNR against t"));
@@ -112,13 +140,13 @@ public static class EvalReport
             html.Append("</tr>\n");
             foreach (var (name, values) in new[] { ("Δt PSNR", delta), ("PSNR inferred", inferred), ("PSNR random", random), ("PSNR real context", realContext) })
                 html.Append($"<tr><th>{name}</th>{string.Concat(values.Select(v => $"<td class=\"num\">{v:0.00}</td>"))}</tr>\n");
-            html.Append("</table>\n");
+            html.Append("</table></section>\n");
         }
 
         if (p.Rollouts.Count > 0)
         {
             int scale = Math.Clamp(160 / p.Width, 1, 4);
-            html.Append("<h2 id=\"rollouts\">Rollouts</h2>\n<p>For a few clips spread over the held-out set: the real clip, the rollout from its first frame " +
+            html.Append("<section id=\"rollouts\"><h2>Rollouts</h2>\n<p>For a few clips spread over the held-out set: the real clip, the rollout from its first frame " +
                         "with the latent actions inferred from it, and with random latent actions (the actions under each).</p>\n");
             foreach (var clip in p.Rollouts)
             {
@@ -129,12 +157,13 @@ public static class EvalReport
                 html.Append(Figure(clip.Random, frames, p, scale, $"random actions: {string.Join(' ', clip.RandomActions)}"));
                 html.Append("</div>\n");
             }
+            html.Append("</section>\n");
         }
 
         if (p.Counts is { } counts)
         {
             var names = p.TrueActionNames ?? Enumerable.Range(0, counts.Length == 0 ? 0 : counts[0].Length).Select(i => i.ToString()).ToList();
-            html.Append("<h2 id=\"actions\">Latent against true actions</h2>\n<p>Transitions counted by the latent action the LAM infers (rows) and the " +
+            html.Append("<section id=\"actions\"><h2>Latent against true actions</h2>\n<p>Transitions counted by the latent action the LAM infers (rows) and the " +
                         $"action the agent took (columns). NMI {E(r, "action_nmi")}, accuracy after mapping each latent to its most frequent true action {E(r, "action_accuracy")}.</p>\n");
             html.Append(Img("plot", ReportPlots.CountHeatmap(counts, names), "latent-by-true count matrix"));
             html.Append("<table class=\"counts\"><tr><th>latent \\ true</th>");
@@ -142,12 +171,12 @@ public static class EvalReport
             html.Append("</tr>\n");
             for (int l = 0; l < counts.Length; l++)
                 html.Append($"<tr><th>{l}</th>{string.Concat(counts[l].Select(c => $"<td class=\"num\">{c}</td>"))}</tr>\n");
-            html.Append("</table>\n");
+            html.Append("</table></section>\n");
         }
 
         if (p.Control is { Count: > 0 } control)
         {
-            html.Append("<h2 id=\"control\">Controllability</h2>\n<p>Each latent action held from the first frame of a few held-out clips; the view's " +
+            html.Append("<section id=\"control\"><h2>Controllability</h2>\n<p>Each latent action held from the first frame of a few held-out clips; the view's " +
                         "motion between frames (best whole-pixel shift), pixels right and up.</p>\n");
             html.Append(Img("plot", ReportPlots.Controllability(control), "motion per frame of each held latent action"));
             html.Append("<table class=\"control\"><tr><th>latent action</th><th>first frame right</th><th>first frame up</th><th>later right / frame</th>" +
@@ -155,10 +184,10 @@ public static class EvalReport
             foreach (var a in control)
                 html.Append($"<tr><th>{a.Action}</th><td class=\"num\">{a.FirstRight:0.00}</td><td class=\"num\">{a.FirstUp:0.00}</td><td class=\"num\">{a.LaterRight:0.00}</td>" +
                             $"<td class=\"num\">{a.LaterUp:0.00}</td><td class=\"num\">{a.StillShare:P0}</td><td class=\"num\">{a.Agreement:P0}</td></tr>\n");
-            html.Append("</table>\n");
+            html.Append("</table></section>\n");
         }
 
-        html.Append("<h2 id=\"training\">Training curves</h2>\n");
+        html.Append("<section id=\"training\"><h2>Training curves</h2>\n");
         if (metricsPath is not null)
         {
             html.Append($"<p>From the run's <code>metrics.jsonl</code>.</p>\n<div class=\"plots\">");
@@ -166,7 +195,7 @@ public static class EvalReport
             html.Append("</div>\n");
         }
         else html.Append("<p>The run folder has no <code>metrics.jsonl</code> (an export keeps only the weights), so there are no training curves.</p>\n");
-        html.Append("</body></html>\n");
+        html.Append("</section>\n</body></html>\n");
         return html.ToString();
     }
 
