@@ -14,13 +14,11 @@ public static class ReportPlots
     {
         var plot = new Plot();
         var ts = Enumerable.Range(1, delta.Length).Select(t => (double)t).ToArray();
-        var line = plot.Add.Scatter(ts, delta);
-        line.LegendText = "Δt PSNR = PSNR(inferred) − PSNR(random)";
+        plot.Add.Scatter(ts, delta);
         plot.Add.HorizontalLine(0, color: Colors.Gray);
-        plot.Title("Δt PSNR: how much the inferred actions matter");
+        plot.Title("Δt PSNR = PSNR(inferred actions) − PSNR(random actions)");
         plot.XLabel("frame t (1 = prompt)");
-        plot.YLabel("dB");
-        plot.ShowLegend(Alignment.UpperLeft);
+        plot.YLabel("Δt PSNR (dB)");
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);
     }
 
@@ -70,28 +68,34 @@ public static class ReportPlots
         return plot.GetImageBytes(Math.Max(Width, 120 + 60 * cols), Math.Max(Height, 120 + 40 * rows), ImageFormat.Png);
     }
 
-    /// <summary>Per latent action held: the view's mean motion per frame after the first, right and up (pixels).</summary>
+    /// <summary>
+    /// Per latent action held: the view's motion into the first generated frame and its mean motion per frame after
+    /// that, right and up (pixels), four bars per action.
+    /// </summary>
     public static byte[] Controllability(IReadOnlyList<ActionMotion> actions)
     {
         var plot = new Plot();
-        var right = plot.Add.Palette.GetColor(0);
-        var up = plot.Add.Palette.GetColor(1);
-        var bars = new List<Bar>();
-        foreach (var a in actions)
+        var series = new (string Label, Func<ActionMotion, double> Value)[]
         {
-            bars.Add(new Bar { Position = a.Action - 0.2, Value = a.LaterRight, FillColor = right, Size = 0.4 });
-            bars.Add(new Bar { Position = a.Action + 0.2, Value = a.LaterUp, FillColor = up, Size = 0.4 });
+            ("first frame, right", a => a.FirstRight), ("first frame, up", a => a.FirstUp),
+            ("later frames, right", a => a.LaterRight), ("later frames, up", a => a.LaterUp),
+        };
+        var bars = new List<Bar>();
+        for (int s = 0; s < series.Length; s++)
+        {
+            var color = plot.Add.Palette.GetColor(s);
+            foreach (var a in actions)
+                bars.Add(new Bar { Position = a.Action - 0.3 + 0.2 * s, Value = series[s].Value(a), FillColor = color, Size = 0.2 });
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = series[s].Label, FillColor = color });
         }
         plot.Add.Bars(bars);
         plot.Add.HorizontalLine(0, color: Colors.Gray);
-        plot.Legend.ManualItems.Add(new LegendItem { LabelText = "right", FillColor = right });
-        plot.Legend.ManualItems.Add(new LegendItem { LabelText = "up", FillColor = up });
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(Edge.Right);
         plot.Axes.Bottom.SetTicks(actions.Select(a => (double)a.Action).ToArray(), actions.Select(a => a.Action.ToString()).ToArray());
-        plot.Title("Motion per frame while each latent action is held");
+        plot.Title("View motion while each latent action is held");
         plot.XLabel("latent action");
         plot.YLabel("pixels per frame");
-        return plot.GetImageBytes(Width, Height, ImageFormat.Png);
+        return plot.GetImageBytes(Width + 160, Height, ImageFormat.Png);
     }
 
     /// <summary>
