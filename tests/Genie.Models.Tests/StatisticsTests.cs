@@ -88,4 +88,71 @@ public class StatisticsTests
         Assert.Equal([3.0, 4.0], mean);
         Assert.Equal([4.0, 6.0, 6.0, 12.0], cov);
     }
+    [Fact]
+    public void Psnr_OfKnownImages()
+    {
+        // Every value off by 51 of 255 = 0.2: MSE 0.04, PSNR 10·log10(1 / 0.04) = 13.979 dB.
+        var a = Enumerable.Repeat((byte)100, 8 * 8 * 3).ToArray();
+        var b = Enumerable.Repeat((byte)151, 8 * 8 * 3).ToArray();
+        Assert.Equal(10 * Math.Log10(25), Metrics.Psnr(a, b), 9);
+        // Half the values off by 255 (black against white): MSE 0.5, 3.010 dB; identical images are capped at 100 dB.
+        var c = new byte[8 * 8 * 3];
+        for (int i = 0; i < c.Length; i += 2) c[i] = 255;
+        Assert.Equal(10 * Math.Log10(2), Metrics.Psnr(new byte[c.Length], c), 9);
+        Assert.Equal(100, Metrics.Psnr(a, a));
+    }
+
+    [Fact]
+    public void CountMatrix_CountsLabelPairs_AndAPermutationHasNmiOne()
+    {
+        int[] latent = [0, 0, 1, 2, 2, 2];
+        int[] truth = [1, 1, 0, 3, 3, 1];
+        var counts = Metrics.CountMatrix(latent, truth, 3, 4);
+        Assert.Equal([0, 2, 0, 0], counts[0]);
+        Assert.Equal([1, 0, 0, 0], counts[1]);
+        Assert.Equal([0, 1, 0, 2], counts[2]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Metrics.CountMatrix(latent, truth, 2, 4));
+        // Latents that are a permutation of the true actions: NMI 1, mapped accuracy 1, one count per row.
+        int[] actions = [0, 1, 2, 3, 2, 1, 0, 3];
+        int[] permuted = actions.Select(x => (x + 2) % 4).ToArray();
+        Assert.Equal(1.0, Metrics.NormalizedMutualInformation(permuted, actions), 9);
+        Assert.Equal(1.0, Metrics.MajorityMappingAccuracy(permuted, actions).Accuracy);
+        Assert.All(Metrics.CountMatrix(permuted, actions, 4, 4), row => Assert.Single(row, n => n > 0));
+    }
+
+    private static byte[] StillClip(int frames, int h, int w, byte value) => Enumerable.Repeat(value, frames * h * w * 3).ToArray();
+
+    [Fact]
+    public void ClipFeatures_SeeColourChangeAndMotion()
+    {
+        int h = 16, w = 16, t = 4;
+        // A still grey clip: appearance is the grey level in every cell and colour, no change, no motion.
+        var f = ClipFeatures.Extract(StillClip(t, h, w, 51), t, h, w);
+        Assert.Equal(ClipFeatures.Dimension, f.Length);
+        Assert.All(f.Take(48), v => Assert.Equal(0.2, v, 6));
+        Assert.All(f.Skip(48), v => Assert.Equal(0, v));
+        // A texture sliding one pixel left per frame is a view moving one pixel right per frame, in every transition.
+        var texture = Texture(h, w + t, 5);
+        var clip = new byte[t * h * w * 3];
+        for (int k = 0; k < t; k++)
+            for (int y = 0; y < h; y++)
+                Array.Copy(texture, (y * (w + t) + k) * 3, clip, ((k * h + y) * w) * 3, w * 3);
+        var g = ClipFeatures.Extract(clip, t, h, w);
+        Assert.Equal(1, g[64], 6);   // right
+        Assert.Equal(0, g[65], 6);   // up
+        Assert.Equal(1, g[66], 6);   // share moving
+        Assert.All(g.Skip(48).Take(16), v => Assert.True(v > 0.05));
+    }
+
+    [Fact]
+    public void ClipFeatureFrechetDistance_IsZeroForTheSameClips_AndTheMeanShiftForBrightenedOnes()
+    {
+        int h = 8, w = 8, t = 3;
+        var levels = new byte[] { 40, 90, 130, 200 };
+        var real = levels.Select(v => ClipFeatures.Extract(StillClip(t, h, w, v), t, h, w)).ToList();
+        var brighter = levels.Select(v => ClipFeatures.Extract(StillClip(t, h, w, (byte)(v + 51)), t, h, w)).ToList();
+        Assert.Equal(0, ClipFeatures.FrechetDistance(real, real), 6);
+        // Same spread, every one of the 48 appearance features up by 0.2: ‖Δμ‖² = 48 · 0.04, the trace term 0.
+        Assert.Equal(48 * 0.04, ClipFeatures.FrechetDistance(real, brighter), 4);
+    }
 }

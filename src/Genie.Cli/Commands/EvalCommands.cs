@@ -5,6 +5,8 @@ using Genie.Engine;
 using Genie.Engine.Parallel;
 using Genie.Models;
 using Genie.Models.Evaluation;
+using Genie.Cli.Report;
+using Genie.Play;
 
 namespace Genie.Cli.Commands;
 
@@ -15,14 +17,19 @@ public static class EvalCommands
     public static void Register(List<Command> commands)
     {
         commands.Add(new Command("eval", "measure a trained world: tokenizer PSNR, Δt PSNR, action recovery (NMI)",
-            "usage: genie eval --run RUN [--data DIR] [--clips 64] [--t 4] [--seed 0] [--steps S] [--temperature T]\n" +
-            "                 [--control-prompts 6] [--control-frames 15] [--write-actions FILE] [--json]\n" +
+            "usage: genie eval [--run RUN] [--data DIR] [--clips 64] [--t 4] [--seed 0] [--steps S] [--temperature T]\n" +
+            "                 [--control-prompts 6] [--control-frames 15] [--write-actions FILE] [--out REPORT_DIR] [--json]\n" +
             "  On validation clips of the dataset (the run's own unless --data):\n" +
-            "  - tokenizer PSNR: reconstruction through the tokens, per frame, in [0, 1];\n" +
+            "  - tokenizer PSNR and SSIM: reconstruction through the tokens, per frame, in [0, 1]; codes used of the codebook's\n" +
+            "    and their perplexity;\n" +
             "  - rollouts from the first frame of every clip for its whole length (16 frames) with the play sampler:\n" +
             "    Δt PSNR = PSNR(x_t, x̂_t) − PSNR(x_t, x̂′_t), x̂ generated from x_1 with the latent actions the LAM infers\n" +
             "    from the real clip, x̂′ with uniformly random actions (same sampling seed); the paper reports t = 4\n" +
-            "    (delta_psnr_curve: t = 2..16); the share of frames whose view moves in the real clip and in x̂\n" +
+            "    (delta_psnr_curve: t = 2..16; delta_psnr_by_t, psnr_inferred_by_t, psnr_random_by_t: t = 1..16, frame 1 being\n" +
+            "    the decoded prompt); generation_frames_per_second of those rollouts; FVD: the Fréchet distance between\n" +
+            "    Gaussians fitted to features of the real clips and of the rollouts (fvd: inferred actions, fvd_random_actions),\n" +
+            "    with the project's own clip features, named in fvd_features (not I3D: not comparable with published FVD);\n" +
+            "    the share of frames whose view moves in the real clip and in x̂\n" +
             "    (rollout_moving_real, rollout_moving_generated) and, of the frames where the real view moves, the share\n" +
             "    where x̂'s moves the same way (rollout_direction_agreement); the mean PSNR of each next frame sampled\n" +
             "    from the real frames before it (next_frame_psnr_real_context) against x̂'s (next_frame_psnr_own_context),\n" +
@@ -31,7 +38,8 @@ public static class EvalCommands
             "    (next_frame_direction_agreement_real_context), which tell what the model has learned apart from what\n" +
             "    its own frames undo;\n" +
             "  - for a world's dataset (true actions known): NMI between latent and true actions, and the accuracy\n" +
-            "    after mapping each latent action to its most frequent true action;\n" +
+            "    after mapping each latent action to its most frequent true action, and the count matrix behind both\n" +
+            "    (latent_true_counts: rows latent actions, columns true_actions);\n" +
             "  - controllability in the frames: each latent action held for --control-frames frames from the first frame\n" +
             "    of --control-prompts clips spread over the held-out set (0: skip), with the play page's sampler; the\n" +
             "    view's motion between frames (best whole-pixel shift) gives, per action, the mean motion into the first\n" +
@@ -40,14 +48,17 @@ public static class EvalCommands
             "    actions; control_still_share: the share of later frames that did not move, over all actions).\n" +
             "  --write-actions  write an actions.json (the play page's button names and arrow keys) named after the view's\n" +
             "    motion under each held latent action, the arrow keys on the latents that move it furthest each way.\n" +
-            "  RUN is a run of `genie train dynamics` (or `genie export`), or a tokenizer run (PSNR only).",
+            "  --out REPORT_DIR  also write REPORT_DIR/report.json (every number above) and a self-contained report.html\n" +
+            "    (tables, plots, rollouts as animated GIFs, the count matrix as a heat map, controllability, and the training\n" +
+            "    curves of RUN/metrics.jsonl if there is one). REPORT_DIR must be missing, empty or an earlier report.\n" +
+            "  RUN is a run of `genie train dynamics` (or `genie export`; default models/small), or a tokenizer run (PSNR only).",
             Run));
     }
 
     private static int Run(string[] argv)
     {
         var a = new Args(argv, "json");
-        string run = a.Require("run");
+        string? run = ModelLocator.Resolve(a.Get("run"), out var searched);
         string? dataDir = a.Get("data");
         int clips = a.Int("clips", 64), t = a.Int("t", 4);
         ulong seed = (ulong)a.Int("seed", 0);
@@ -56,6 +67,7 @@ public static class EvalCommands
         int controlPrompts = a.Int("control-prompts", 6), controlFrames = a.Int("control-frames", 15);
         bool json = a.Flag("json");
         string? writeActions = a.Get("write-actions");
+        string? outDir = a.Get("out");
         int threads = a.Int("threads", Workers.ThreadCount);
         a.RejectUnknown();
         Workers.ThreadCount = threads;
@@ -64,6 +76,7 @@ public static class EvalCommands
         if (controlPrompts < 0) throw new UsageException("--control-prompts must be 0 or more");
         if (controlFrames < 2) throw new UsageException("--control-frames must be at least 2");
         if (writeActions is not null && controlPrompts == 0) throw new UsageException("--write-actions needs the controllability measure; leave --control-prompts above 0");
+        if (run is null) throw new UsageException($"no --run given and the default {ModelLocator.DefaultRun} is missing (looked in {string.Join(", ", searched.Distinct())}); pass --run RUN");
 
         var model = Path.Combine(Checkpoint.RequireLatest(run), "model.safetensors");
         var loaded = TryLoad(model, "genie");
@@ -75,6 +88,7 @@ public static class EvalCommands
             dataDir = File.Exists(state) ? Checkpoint.LoadState(state).Data : null;
             if (dataDir is null) throw new UsageException("the run does not record its dataset here; pass --data DIR");
         }
+        if (outDir is not null) EvalReport.CheckOutput(outDir, [run, dataDir]);
         using var dataset = Dataset.Open(dataDir);
         if (dataset.Height != config.Height || dataset.Width != config.Width)
             throw new InvalidDataException($"the dataset's frames are {dataset.Width}x{dataset.Height}, the model's {config.Width}x{config.Height}");
@@ -85,6 +99,7 @@ public static class EvalCommands
         int count = batches.Sum(b => b.BatchSize);
         var clock = Stopwatch.StartNew();
         var results = new Dictionary<string, object> { ["run"] = run, ["data"] = dataDir, ["clips"] = count, ["clip_length"] = length };
+        var pictures = new ReportPictures(config.Height, config.Width, []);
 
         if (full)
         {
@@ -97,9 +112,28 @@ public static class EvalCommands
             results["codes_used"] = tq.CodesUsed;
             results["codebook_perplexity"] = Math.Round(tq.Perplexity, 1);
             results["code_flicker"] = Math.Round(tq.CodeFlicker, 3);
+            AddCodebook(results, tq, config);
             Console.Error.WriteLine($"tokenizer PSNR {psnr:0.00} dB over {frames} frames; rolling out {count} clips of {length} frames (inferred, random and real-context)...");
+            // Per clip, beside the figures ComputeRollouts pools: frame 1's PSNR, features for the Fréchet distance,
+            // generation time, and the rollouts of the few clips the report shows.
+            int frameBytes = config.Height * config.Width * 3;
+            var shownClips = Enumerable.Range(0, Math.Min(EvalReport.ShownClips, count)).Select(i => i * count / Math.Min(EvalReport.ShownClips, count)).ToHashSet();
+            var shown = new List<RolloutClip>();
+            var (realFeatures, inferredFeatures, randomFeatures) = (new List<float[]>(), new List<float[]>(), new List<float[]>());
+            double firstInferred = 0, firstRandom = 0, generationSeconds = 0;
+            int generatedFrames = 0;
             var bar = new ProgressBar("eval rollouts", count, "clips");
-            var rollouts = GenieEvaluation.ComputeRollouts(genie, batches, seed, steps, temperature, progress: done => bar.Report(done));
+            var rollouts = GenieEvaluation.ComputeRollouts(genie, batches, seed, steps, temperature, progress: done => bar.Report(done), onClip: c =>
+            {
+                realFeatures.Add(ClipFeatures.Extract(c.Real, length, config.Height, config.Width));
+                inferredFeatures.Add(ClipFeatures.Extract(c.Inferred, length, config.Height, config.Width));
+                randomFeatures.Add(ClipFeatures.Extract(c.Random, length, config.Height, config.Width));
+                firstInferred += Metrics.Psnr(c.Real.AsSpan(0, frameBytes), c.Inferred.AsSpan(0, frameBytes));
+                firstRandom += Metrics.Psnr(c.Real.AsSpan(0, frameBytes), c.Random.AsSpan(0, frameBytes));
+                generationSeconds += c.GenerationSeconds;
+                generatedFrames += 2 * (length - 1);
+                if (outDir is not null && shownClips.Contains(c.Index)) shown.Add(c);
+            });
             bar.Done(count);
             var delta = rollouts.At(t);
             results[$"psnr_t{t}_inferred"] = Math.Round(delta.PsnrInferred, 3);
@@ -113,10 +147,27 @@ public static class EvalCommands
             results["next_frame_direction_agreement_real_context"] = Math.Round(rollouts.MotionRealContext.DirectionAgreement, 3);
             results["next_frame_psnr_real_context"] = Math.Round(rollouts.NextFramePsnrRealContext, 3);
             results["next_frame_psnr_own_context"] = Math.Round(rollouts.NextFramePsnrOwnContext, 3);
+            // Frame 1 is the decoded prompt in every rollout (and in the real-context one): its PSNR is the same in each.
+            var inferredByT = rollouts.PsnrInferred.Prepend(firstInferred / count).ToArray();
+            var randomByT = rollouts.PsnrRandom.Prepend(firstRandom / count).ToArray();
+            var realContextByT = rollouts.PsnrRealContext.Prepend(firstInferred / count).ToArray();
+            results["delta_psnr_by_t"] = inferredByT.Zip(randomByT, (x, y) => Math.Round(x - y, 3)).ToList();
+            results["psnr_inferred_by_t"] = inferredByT.Select(v => Math.Round(v, 3)).ToList();
+            results["psnr_random_by_t"] = randomByT.Select(v => Math.Round(v, 3)).ToList();
+            results["psnr_real_context_by_t"] = realContextByT.Select(v => Math.Round(v, 3)).ToList();
+            results["generated_frames"] = generatedFrames;
+            results["generation_frames_per_second"] = Math.Round(generatedFrames / Math.Max(generationSeconds, 1e-9), 2);
+            if (count >= 2)
+            {
+                results["fvd"] = Math.Round(ClipFeatures.FrechetDistance(realFeatures, inferredFeatures), 4);
+                results["fvd_random_actions"] = Math.Round(ClipFeatures.FrechetDistance(realFeatures, randomFeatures), 4);
+                results["fvd_features"] = ClipFeatures.Name;
+            }
+            else Console.Error.WriteLine("warning: FVD needs at least 2 clips; not reported");
+            pictures = pictures with { Rollouts = shown, PsnrInferred = inferredByT, PsnrRandom = randomByT, PsnrRealContext = realContextByT };
             if (controlPrompts > 0)
             {
                 // The first frame of clips evenly spaced through the held-out clips.
-                int frameBytes = config.Height * config.Width * 3;
                 var firsts = batches.SelectMany(b => Enumerable.Range(0, b.BatchSize).Select(c => (Batch: b, Clip: c))).ToList();
                 int chosen = Math.Min(controlPrompts, count);
                 var prompts = Enumerable.Range(0, chosen).Select(i => firsts[i * count / chosen])
@@ -130,6 +181,7 @@ public static class EvalCommands
                     Genie.Engine.IO.AtomicFile.WriteAllText(writeActions, Genie.Play.ActionMap.LabelsFromMotion(control));
                     Console.Error.WriteLine($"wrote {writeActions}");
                 }
+                pictures = pictures with { Control = control.Actions };
                 results["controllability"] = control.Actions.Select(m => new Dictionary<string, double>
                 {
                     ["action"] = m.Action, ["first_right"] = Math.Round(m.FirstRight, 2), ["first_up"] = Math.Round(m.FirstUp, 2),
@@ -139,12 +191,17 @@ public static class EvalCommands
             }
             if (dataset.HasActions)
             {
-                var rec = GenieEvaluation.ComputeActionRecovery(genie.Lam, config, batches);
+                var names = dataset.Manifest.ActionNames;
+                var rec = GenieEvaluation.ComputeActionRecovery(genie.Lam, config, batches, names?.Count ?? 0);
                 results["action_nmi"] = Math.Round(rec.Nmi, 4);
                 results["action_accuracy"] = Math.Round(rec.MappedAccuracy, 4);
                 results["transitions"] = rec.Transitions;
                 results["latent_to_true"] = rec.Mapping.OrderBy(kv => kv.Key).ToDictionary(kv => kv.Key.ToString(),
-                    kv => dataset.Manifest.ActionNames is { } names && kv.Value >= 0 && kv.Value < names.Count ? names[kv.Value] : kv.Value.ToString());
+                    kv => names is not null && kv.Value >= 0 && kv.Value < names.Count ? names[kv.Value] : kv.Value.ToString());
+                var columns = Enumerable.Range(0, rec.Counts![0].Length).Select(i => names is not null && i < names.Count ? names[i] : i.ToString()).ToList();
+                results["latent_true_counts"] = rec.Counts;
+                results["true_actions"] = columns;
+                pictures = pictures with { Counts = rec.Counts, TrueActionNames = columns };
             }
         }
         else
@@ -157,8 +214,15 @@ public static class EvalCommands
             results["codes_used"] = tq.CodesUsed;
             results["codebook_perplexity"] = Math.Round(tq.Perplexity, 1);
             results["code_flicker"] = Math.Round(tq.CodeFlicker, 3);
+            AddCodebook(results, tq, config);
         }
         results["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1);
+        if (outDir is not null)
+        {
+            var metrics = Path.Combine(run, "metrics.jsonl");
+            EvalReport.Write(outDir, results, pictures, "genie eval " + string.Join(' ', argv), File.Exists(metrics) ? metrics : null);
+            Console.Error.WriteLine($"wrote {Path.Combine(outDir, "report.html")} and report.json");
+        }
         if (json) Console.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
         else
             foreach (var (k, v) in results)
@@ -174,10 +238,18 @@ public static class EvalCommands
                 {
                     Dictionary<string, string> d => string.Join(", ", d.Select(e => $"{e.Key}→{e.Value}")),
                     List<double> list => string.Join(" ", list.Select(x => x.ToString("0.00"))),
+                    List<string> list => string.Join(" ", list),
+                    int[][] matrix => string.Join(" | ", matrix.Select(row => string.Join(" ", row))),
                     _ => v,
                 }}");
             }
         return 0;
+    }
+
+    private static void AddCodebook(Dictionary<string, object> results, TokenizerQuality tq, GenieConfig config)
+    {
+        results["codebook_size"] = config.Tokenizer.CodebookSize;
+        results["codebook_usage"] = Math.Round((double)tq.CodesUsed / config.Tokenizer.CodebookSize, 4);
     }
 
     private static (GenieConfig, Dictionary<string, (int[] Shape, float[] Data)>)? TryLoad(string path, string kind)

@@ -20,7 +20,8 @@ public sealed record DeltaPsnr(double PsnrInferred, double PsnrRandom, int Clips
 /// <param name="MappedAccuracy">Accuracy after mapping each latent code to its most frequent true action.</param>
 /// <param name="Transitions">Transitions compared.</param>
 /// <param name="Mapping">Latent action → true action used for the accuracy.</param>
-public sealed record ActionRecovery(double Nmi, double MappedAccuracy, int Transitions, Dictionary<int, int> Mapping);
+/// <param name="Counts">Transitions by latent action (rows, every latent action) and true action (columns): the matrix behind both figures.</param>
+public sealed record ActionRecovery(double Nmi, double MappedAccuracy, int Transitions, Dictionary<int, int> Mapping, int[][]? Counts = null);
 
 /// <summary>What one latent action does to the view when held, over rollouts from several prompt frames.</summary>
 /// <param name="Action">The latent action.</param>
@@ -73,6 +74,16 @@ public sealed record RolloutEvaluation(double[] PsnrInferred, double[] PsnrRando
     /// <summary>Mean PSNR of the next frame generated from the model's own frames before it (the inferred-action rollout), over frames 2..T.</summary>
     public double NextFramePsnrOwnContext => PsnrInferred.Average();
 }
+
+/// <summary>One clip's rollouts as <see cref="GenieEvaluation.ComputeRollouts"/> made them, for reports (frames (T, H, W, 3) each).</summary>
+/// <param name="Index">The clip's place in the enumeration (0-based).</param>
+/// <param name="Real">The real clip.</param>
+/// <param name="Inferred">Generated from its first frame with the latent actions the LAM infers from it (frame 1: the decoded prompt).</param>
+/// <param name="Random">Generated from its first frame with uniformly random latent actions (same sampling seed).</param>
+/// <param name="InferredActions">The inferred latent actions (T − 1).</param>
+/// <param name="RandomActions">The random latent actions (T − 1).</param>
+/// <param name="GenerationSeconds">Wall-clock seconds the two rollouts took (2·(T − 1) generated frames).</param>
+public sealed record RolloutClip(int Index, byte[] Real, byte[] Inferred, byte[] Random, int[] InferredActions, int[] RandomActions, double GenerationSeconds);
 
 /// <summary>The tokenizer on held-out clips (<see cref="GenieEvaluation.ComputeTokenizerQuality"/>).</summary>
 /// <param name="Psnr">Mean per-frame PSNR of the reconstruction.</param>
@@ -132,10 +143,11 @@ public static class GenieEvaluation
     /// real clip, once with uniformly random ones (same sampling seed), and once teacher-forced (each next frame
     /// sampled from the real frames before it, with the inferred action). Measures PSNR per frame against the real
     /// clip, and the view's motion (<see cref="Metrics.ViewShift"/>, shifts up to <paramref name="radius"/>) of the
-    /// inferred-action rollout against the real clip's. <paramref name="progress"/> is told after each clip.
+    /// inferred-action rollout against the real clip's. <paramref name="progress"/> is told after each clip;
+    /// <paramref name="onClip"/>, if given, receives each clip's frames and rollouts (for reports: pictures, features, timing).
     /// </summary>
     public static RolloutEvaluation ComputeRollouts(GenieModel model, IEnumerable<ClipBatch> clips, ulong seed, int? steps = null, float? temperature = null,
-        int radius = 12, Action<int>? progress = null)
+        int radius = 12, Action<int>? progress = null, Action<RolloutClip>? onClip = null)
     {
         var cfg = model.Config;
         int h = cfg.Height, w = cfg.Width, a = model.NumActions, frameBytes = h * w * 3, n = model.Tokenizer.Tokens;
@@ -164,8 +176,10 @@ public static class GenieEvaluation
                 var randomActs = new int[t - 1];
                 for (int i = 0; i < randomActs.Length; i++) randomActs[i] = actionRng.NextInt(a);
                 ulong clipSeed = seed + (ulong)count;
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 var withInferred = model.Generate(prompt, 1, acts, t, clipSeed, steps, temperature);
                 var withRandom = model.Generate(prompt, 1, randomActs, t, clipSeed, steps, temperature);
+                double generationSeconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
                 var realShift = new (int, int)[t - 1];
                 var generatedShift = new (int, int)[t - 1];
                 var forcedShift = new (int, int)[t - 1];
@@ -187,6 +201,7 @@ public static class GenieEvaluation
                 }
                 motion += Metrics.CompareMotion(realShift, generatedShift);
                 forcedMotion += Metrics.CompareMotion(realShift, forcedShift);
+                onClip?.Invoke(new RolloutClip(count, real, withInferred, withRandom, acts, randomActs, generationSeconds));
                 progress?.Invoke(count + 1);
             }
         }
@@ -275,8 +290,11 @@ public static class GenieEvaluation
             frames == 0 ? 0 : ssim / frames, Statistics.Perplexity(allIds.ToArray()));
     }
 
-    /// <summary>Latent actions of every transition of labelled clips against the true actions.</summary>
-    public static ActionRecovery ComputeActionRecovery(LatentActionModel lam, GenieConfig cfg, IEnumerable<ClipBatch> clips)
+    /// <summary>
+    /// Latent actions of every transition of labelled clips against the true actions; the count matrix has a column
+    /// for each of at least <paramref name="trueActions"/> true actions.
+    /// </summary>
+    public static ActionRecovery ComputeActionRecovery(LatentActionModel lam, GenieConfig cfg, IEnumerable<ClipBatch> clips, int trueActions = 0)
     {
         var latent = new List<int>();
         var truth = new List<int>();
@@ -296,6 +314,7 @@ public static class GenieEvaluation
         var l = latent.ToArray();
         var tr = truth.ToArray();
         var (acc, mapping) = Metrics.MajorityMappingAccuracy(l, tr);
-        return new ActionRecovery(Metrics.NormalizedMutualInformation(l, tr), acc, l.Length, mapping);
+        var counts = Metrics.CountMatrix(l, tr, cfg.Lam.NumActions, Math.Max(trueActions, tr.Length == 0 ? 0 : tr.Max() + 1));
+        return new ActionRecovery(Metrics.NormalizedMutualInformation(l, tr), acc, l.Length, mapping, counts);
     }
 }

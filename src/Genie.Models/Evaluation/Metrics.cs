@@ -152,6 +152,26 @@ public static class Metrics
         for (int i = 0; i < latent.Length; i++) if (mapping[latent[i]] == truth[i]) right++;
         return (latent.Length == 0 ? 0 : (double)right / latent.Length, mapping);
     }
+
+    /// <summary>
+    /// Co-occurrence counts of two labelings: <c>counts[x][y]</c> is how often label x of <paramref name="x"/> (0 ≤ x &lt;
+    /// <paramref name="rows"/>) stands beside label y of <paramref name="y"/> (0 ≤ y &lt; <paramref name="columns"/>).
+    /// For latent against true actions this is the matrix behind <see cref="NormalizedMutualInformation"/> and
+    /// <see cref="MajorityMappingAccuracy"/>.
+    /// </summary>
+    public static int[][] CountMatrix(ReadOnlySpan<int> x, ReadOnlySpan<int> y, int rows, int columns)
+    {
+        if (x.Length != y.Length) throw new ArgumentException("labelings must be of equal length");
+        var counts = new int[rows][];
+        for (int r = 0; r < rows; r++) counts[r] = new int[columns];
+        for (int i = 0; i < x.Length; i++)
+        {
+            if ((uint)x[i] >= (uint)rows || (uint)y[i] >= (uint)columns)
+                throw new ArgumentOutOfRangeException(nameof(x), $"label pair ({x[i]}, {y[i]}) is outside {rows}×{columns}");
+            counts[x[i]][y[i]]++;
+        }
+        return counts;
+    }
 }
 
 /// <summary>Counts from <see cref="Metrics.CompareMotion"/>; add them to pool clips.</summary>

@@ -1,0 +1,125 @@
+using System.Text.Json;
+
+namespace Genie.Cli.Tests;
+
+/// <summary>A tiny trained run (a few steps of each stage on the fixture's data) to evaluate.</summary>
+public sealed class TinyRunFixture : IDisposable
+{
+    private readonly CliFixture _data = new();
+    /// <summary>The fixture's 16x16 dataset.</summary>
+    public string Data => _data.Data;
+    /// <summary>Scratch folder.</summary>
+    public string Root => _data.Root;
+    /// <summary>A dynamics run of the tiny config.</summary>
+    public string Run => Path.Combine(Root, "dyn");
+
+    public TinyRunFixture()
+    {
+        var tok = Path.Combine(Root, "tok");
+        var r = Genie.Run("train", "tokenizer", "--data", Data, "--config", "tiny", "--out", tok, "--threads", "1", "--set", "train_tokenizer.steps=4");
+        if (r.Exit != 0) throw new InvalidOperationException("could not train the test tokenizer: " + r.Stderr);
+        r = Genie.Run("train", "dynamics", "--data", Data, "--tokenizer", tok, "--out", Run, "--threads", "1", "--set", "train_dynamics.steps=4");
+        if (r.Exit != 0) throw new InvalidOperationException("could not train the test dynamics: " + r.Stderr);
+    }
+
+    public void Dispose() => _data.Dispose();
+}
+
+/// <summary>`genie eval --out REPORT_DIR` (issue 13): the report's numbers, its page, and the folders it refuses.</summary>
+public class EvalReportTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
+{
+    private string Out(string name) => Path.Combine(f.Root, name + "-" + Guid.NewGuid().ToString("N")[..8]);
+
+    private (int Exit, string Stdout, string Stderr) Eval(string outDir, params string[] extra) =>
+        Genie.Run(["eval", "--run", f.Run, "--data", f.Data, "--clips", "3", "--control-prompts", "2", "--control-frames", "3",
+                   "--threads", "1", "--out", outDir, .. extra]);
+
+    [Fact]
+    public void Report_HoldsEveryJsonNumber_AndASelfContainedPage()
+    {
+        var dir = Out("report");
+        var r = Eval(dir, "--json");
+        Assert.True(r.Exit == 0, r.Stderr);
+        using var printed = JsonDocument.Parse(r.Stdout.Trim().Split('\n')[^1]);
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "report.json")));
+        var root = report.RootElement;
+        foreach (var p in printed.RootElement.EnumerateObject())
+        {
+            Assert.True(root.TryGetProperty(p.Name, out var v), $"report.json lacks {p.Name}");
+            Assert.True(JsonElement.DeepEquals(p.Value, v), $"{p.Name}: {p.Value} printed, {v} in report.json");
+        }
+        Assert.Equal("genie eval report", root.GetProperty("report").GetString());
+        // The added numbers: SSIM, codebook usage, Δt PSNR from t = 1 (the prompt: 0), frames/s, FVD named by its features, the count matrix.
+        int length = root.GetProperty("clip_length").GetInt32();
+        var delta = root.GetProperty("delta_psnr_by_t").EnumerateArray().Select(e => e.GetDouble()).ToList();
+        Assert.Equal(length, delta.Count);
+        Assert.Equal(0, delta[0]);
+        Assert.Equal(length, root.GetProperty("psnr_inferred_by_t").GetArrayLength());
+        Assert.InRange(root.GetProperty("tokenizer_ssim").GetDouble(), -1, 1);
+        Assert.Equal(64, root.GetProperty("codebook_size").GetInt32());
+        Assert.Equal(root.GetProperty("codes_used").GetDouble() / 64, root.GetProperty("codebook_usage").GetDouble(), 4);
+        Assert.True(root.GetProperty("generation_frames_per_second").GetDouble() > 0);
+        Assert.True(root.GetProperty("fvd").GetDouble() >= 0);
+        Assert.Contains("not I3D", root.GetProperty("fvd_features").GetString());
+        var counts = root.GetProperty("latent_true_counts").EnumerateArray().Select(row => row.EnumerateArray().Select(c => c.GetInt32()).ToArray()).ToArray();
+        Assert.Equal(4, counts.Length);                                                  // the tiny config's latent actions
+        Assert.Equal(root.GetProperty("true_actions").GetArrayLength(), counts[0].Length);
+        Assert.Equal(root.GetProperty("transitions").GetInt32(), counts.Sum(row => row.Sum()));
+
+        var html = File.ReadAllText(Path.Combine(dir, "report.html"));
+        Assert.Equal(3 * 3, CountOf(html, "src=\"data:image/gif;base64,"));        // 3 clips × real, inferred, random
+        Assert.True(CountOf(html, "class=\"plot") >= 4, "Δt curve, PSNR curve, heat map, controllability");
+        Assert.Contains("id=\"training\"", html);
+        Assert.Contains("class=\"plot training\"", html);                         // the dynamics run has a metrics.jsonl
+        Assert.DoesNotContain("http://", html);
+        Assert.DoesNotContain("https://", html);
+        Assert.DoesNotContain("<script", html);
+        Assert.DoesNotContain("<link", html);
+        Assert.Empty(Directory.GetFiles(dir).Select(Path.GetFileName).Except(["report.json", "report.html"]));
+
+        // An earlier report is replaced.
+        var again = Eval(dir);
+        Assert.True(again.Exit == 0, again.Stderr);
+    }
+
+    private static int CountOf(string text, string what)
+    {
+        int n = 0;
+        for (int i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + what.Length, StringComparison.Ordinal)) n++;
+        return n;
+    }
+
+    private static void AssertClearError((int Exit, string Stdout, string Stderr) r, string mention)
+    {
+        Assert.True(r.Exit == 1, $"exit {r.Exit}, stderr: {r.Stderr}");
+        Assert.DoesNotContain("   at ", r.Stderr);
+        Assert.Contains(r.Stderr.Split('\n'), line => line.StartsWith("genie eval") && line.Contains(mention));
+    }
+
+    [Fact]
+    public void BadOut_IsOneClearLine_AndWritesNothing()
+    {
+        var file = Out("a-file");
+        File.WriteAllText(file, "not a folder");
+        AssertClearError(Eval(file), "is a file");
+        Assert.Equal("not a folder", File.ReadAllText(file));
+
+        var foreign = Out("notes");
+        Directory.CreateDirectory(foreign);
+        File.WriteAllText(Path.Combine(foreign, "notes.txt"), "mine");
+        AssertClearError(Eval(foreign), "no earlier report");
+        Assert.Equal(["notes.txt"], Directory.GetFileSystemEntries(foreign).Select(Path.GetFileName));
+
+        AssertClearError(Eval(f.Root), "input");                                   // the folder holds the run and the data
+        Assert.False(File.Exists(Path.Combine(f.Root, "report.json")));
+    }
+
+    [Fact]
+    public void RunDefaultsToModelsSmall()
+    {
+        // Without --run the shipped 64x64 model is measured, so the fixture's 16x16 data is refused, naming both sizes.
+        var r = Genie.Run("eval", "--data", f.Data, "--clips", "1");
+        Assert.Equal(1, r.Exit);
+        Assert.Contains("the model's 64x64", r.Stderr);
+    }
+}
