@@ -2,7 +2,7 @@ using System.Net;
 using System.Reflection;
 using System.Text.Json;
 using Genie.Data;
-using Genie.Engine.Imaging;
+using Genie.Media;
 using Genie.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

@@ -1,6 +1,6 @@
+using Genie.Core;
 using Genie.Data;
-using Genie.Engine;
-using Genie.Engine.Imaging;
+using Genie.Media;
 using Genie.Worlds.Agents;
 using Genie.Worlds.Platformer;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Genie.Engine;
-using Genie.Engine.Imaging;
+using Genie.Core;
+using Genie.Media;
 
 namespace Genie.Play.Tests;
 

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Genie.Core;
+using Genie.Core.IO;
 using Genie.Data;
 using Genie.Engine;
 using Genie.Engine.Autograd;
@@ -278,9 +280,9 @@ public static class PlayCommands
             }
         bar.Done(rows.Count, (long)rows.Count * (frames - 1));
         var (rgb, w, h) = Genie.Models.Training.SampleGrid.Compose(rows, frames, cfg.Height, cfg.Width);
-        var image = new Genie.Engine.Imaging.Image(w, h, rgb);
-        if (scale > 1) image = Genie.Engine.Imaging.Resize.Scale(image, scale);
-        Genie.Engine.Imaging.Png.Save(image, outPath);   // atomic
+        var image = new Genie.Media.Image(w, h, rgb);
+        if (scale > 1) image = Genie.Media.Resize.Scale(image, scale);
+        Genie.Media.Png.Save(image, outPath);   // atomic
         Console.WriteLine($"wrote {outPath}: {prompts.Length} prompts × {actions} latent actions, {frames} frames each ({w * scale}x{h * scale} pixels) " +
                           $"in {clock.Elapsed.TotalSeconds:F1} s, seed {seed}");
         return 0;

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Genie.Engine.Imaging;
+namespace Genie.Media;
 
 /// <summary>Image file formats that <see cref="ImageFile"/> recognises (the first two it decodes).</summary>
 public enum ImageFormat

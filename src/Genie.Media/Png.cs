@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
-using Genie.Engine.IO;
+using Genie.Core.IO;
 
-namespace Genie.Engine.Imaging;
+namespace Genie.Media;
 
 /// <summary>
 /// PNG reading and writing for <see cref="Image"/> (RGB24), with nothing but System.IO.Compression.

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Genie.Engine.Imaging;
+namespace Genie.Media;
 
 /// <summary>
 /// JPEG decoder (ITU T.81): baseline and extended sequential (SOF0/SOF1) and progressive (SOF2) Huffman-coded

@@ -1,4 +1,4 @@
-namespace Genie.Engine.Imaging;
+namespace Genie.Media;
 
 /// <summary>Resampling of RGB24 images: bilinear, area (box) averaging, and nearest neighbour.</summary>
 /// <remarks>

@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using Genie.Engine.Imaging;
+using Genie.Core;
 
-namespace Genie.Engine.Tests;
+namespace Genie.Media.Tests;
 
 public class ImagingTests
 {

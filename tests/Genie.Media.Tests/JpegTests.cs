@@ -1,7 +1,6 @@
 using System.Text;
-using Genie.Engine.Imaging;
 
-namespace Genie.Engine.Tests;
+namespace Genie.Media.Tests;
 
 /// <summary>
 /// The JPEG decoder against libjpeg-turbo: each fixture was encoded by cjpeg (or ffmpeg) and decoded by djpeg
