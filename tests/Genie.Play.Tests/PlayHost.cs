@@ -95,6 +95,6 @@ public sealed class PlayHost : IAsyncDisposable
         var url = state.GetProperty("frame").GetString()!;
         const string prefix = "data:image/png;base64,";
         Assert.StartsWith(prefix, url);
-        return Genie.Media.Png.Decode(Convert.FromBase64String(url[prefix.Length..])).Data;
+        return Genie.Media.ImageFile.Decode(Convert.FromBase64String(url[prefix.Length..])).Data;
     }
 }
