@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Genie.Core;
 using Genie.Engine;
 using Genie.Engine.Autograd;
 using Genie.Engine.Diagnostics;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Genie.Core;
 using Genie.Data;
 using Genie.Engine;
 using Genie.Engine.Optim;

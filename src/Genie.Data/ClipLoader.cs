@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using Genie.Engine;
+using Genie.Core;
 
 namespace Genie.Data;
 

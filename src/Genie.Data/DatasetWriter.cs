@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Genie.Engine;
-using Genie.Engine.IO;
+using Genie.Core;
+using Genie.Core.IO;
 
 namespace Genie.Data;
 

@@ -4,7 +4,7 @@ using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
-using Genie.Engine.IO;
+using Genie.Core.IO;
 
 namespace Genie.Data;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Genie.Core.IO;
 using Genie.Engine;
 using Genie.Engine.IO;
 using Genie.Nn;

@@ -1,3 +1,4 @@
+using Genie.Core;
 using Genie.Engine;
 using Genie.Engine.Autograd;
 using Genie.Nn;

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Genie.Core;
 
 namespace Genie.Models;
 
@@ -22,10 +23,10 @@ public static class MaskGit
     /// reference, the evaluation): B frames of N tokens start all MASK; at each step s = 1..S,
     /// <paramref name="forward"/> runs the dynamics body on the current ids (B·N) and returns the final hidden
     /// states, in which frame c's N token rows start at row <c>firstRow(c)</c>; then each frame takes one
-    /// <see cref="Step(IRowLogits, int, Span{int}, Span{bool}, int, int, int, float, Engine.Rng)"/>, frame 0
+    /// <see cref="Step(IRowLogits, int, Span{int}, Span{bool}, int, int, int, float, Rng)"/>, frame 0
     /// first, all from <paramref name="rng"/>. Returns the sampled ids (B·N).
     /// </summary>
-    public static int[] SampleFrames(DynamicsModel.HeadSampler head, int b, int n, int steps, float temperature, Engine.Rng rng,
+    public static int[] SampleFrames(DynamicsModel.HeadSampler head, int b, int n, int steps, float temperature, Rng rng,
         Func<int[], Engine.Tensor> forward, Func<int, int> firstRow)
     {
         if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), $"MaskGIT needs at least one step, got {steps}");
@@ -49,7 +50,7 @@ public static class MaskGit
     /// positions left masked.
     /// </summary>
     public static unsafe int Step(ReadOnlySpan<float> logits, int codebook, Span<int> tokens, Span<bool> fixedMask, int maskId,
-        int step, int steps, float temperature, Engine.Rng rng)
+        int step, int steps, float temperature, Rng rng)
     {
         if (logits.Length < (long)tokens.Length * codebook) throw new ArgumentException($"{logits.Length} logits do not cover {tokens.Length} tokens of {codebook} codes");
         fixed (float* pl = logits)
@@ -62,7 +63,7 @@ public static class MaskGit
     /// logits are made and used in one core's cache (see <see cref="DynamicsModel.HeadSampler"/>).
     /// </summary>
     public static unsafe int Step(IRowLogits rows, int codebook, Span<int> tokens, Span<bool> fixedMask, int maskId,
-        int step, int steps, float temperature, Engine.Rng rng)
+        int step, int steps, float temperature, Rng rng)
     {
         using var _ = Engine.Diagnostics.Profiler.Measure("MaskGIT logits + sampling");
         int n = tokens.Length;

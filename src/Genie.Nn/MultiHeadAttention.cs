@@ -1,6 +1,7 @@
+using Genie.Core;
 using Genie.Engine;
-using Genie.Engine.Kernels;
 using Genie.Engine.Autograd;
+using Genie.Engine.Kernels;
 
 namespace Genie.Nn;
 

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Genie.Engine.Imaging;
+using Genie.Core.IO;
 using Genie.Engine.IO;
+using Genie.Media;
 using Genie.Models;
 
 namespace Genie.Play;

@@ -2,7 +2,7 @@ using System.Net;
 using System.Reflection;
 using System.Text.Json;
 using Genie.Data;
-using Genie.Engine.Imaging;
+using Genie.Media;
 using Genie.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -252,7 +252,7 @@ public sealed class PlayServer : IAsyncDisposable
     }
 
     // POST /api/sessions?mode=genie|world&sample=I&seed=S&steps=N&temperature=T&fit=crop|letterbox|stretch&level=L
-    // with an optional body: a PNG or JPEG (raw bytes or the first file of a multipart form).
+    // with an optional body: an image (raw bytes or the first file of a multipart form).
     private async Task<IResult> CreateSession(HttpContext ctx)
     {
         var q = ctx.Request.Query;
@@ -271,7 +271,7 @@ public sealed class PlayServer : IAsyncDisposable
             throw new PlayException(400, $"fit must be crop, letterbox or stretch, got '{fitText}'");
         byte[]? upload = await ReadUpload(ctx);
         int? sample = QueryInt(q, "sample");
-        if (upload is null && sample is null) throw new PlayException(400, "start a session from a sample (?sample=I) or send a PNG or JPEG image as the request body");
+        if (upload is null && sample is null) throw new PlayException(400, $"start a session from a sample (?sample=I) or send a {ImageFile.Readable} image as the request body");
         ulong seed = QueryInt(q, "seed") is { } sd ? (ulong)Math.Max(0, sd) : (ulong)Random.Shared.Next();
         int? steps = QueryInt(q, "steps") ?? _options.Steps;
         float? temperature = QueryFloat(q, "temperature") ?? _options.Temperature;
@@ -307,7 +307,7 @@ public sealed class PlayServer : IAsyncDisposable
         if (req.HasFormContentType)
         {
             var form = await req.ReadFormAsync(ctx.RequestAborted);
-            var file = form.Files.FirstOrDefault() ?? throw new PlayException(400, "the form has no file; attach a PNG or JPEG image");
+            var file = form.Files.FirstOrDefault() ?? throw new PlayException(400, $"the form has no file; attach a {ImageFile.Readable} image");
             if (file.Length > _options.MaxUploadBytes) throw TooLarge();
             using var ms = new MemoryStream();
             await file.CopyToAsync(ms, ctx.RequestAborted);

@@ -1,6 +1,6 @@
+using Genie.Core;
 using Genie.Data;
-using Genie.Engine;
-using Genie.Engine.Imaging;
+using Genie.Media;
 using Genie.Worlds.Agents;
 using Genie.Worlds.Platformer;
 
@@ -10,16 +10,16 @@ namespace Genie.Play;
 public static class PromptImage
 {
     /// <summary>
-    /// Decodes an uploaded PNG or JPEG (its size checked from the header first) and fits it to
+    /// Decodes an uploaded image (PNG, JPEG, WebP, GIF or BMP; its size checked from the header first) and fits it to
     /// <paramref name="width"/>×<paramref name="height"/>. Throws <see cref="InvalidDataException"/> with a message for the user.
     /// </summary>
-    public static byte[] FromBytes(ReadOnlySpan<byte> bytes, int width, int height, FitMode fit, long maxPixels = Jpeg.DefaultMaxPixels)
+    public static byte[] FromBytes(ReadOnlySpan<byte> bytes, int width, int height, FitMode fit, long maxPixels = ImageFile.DefaultMaxPixels)
     {
-        if (bytes.Length == 0) throw new InvalidDataException("the upload is empty (0 bytes); choose a PNG or JPEG image");
+        if (bytes.Length == 0) throw new InvalidDataException($"the upload is empty (0 bytes); choose a {ImageFile.Readable} image");
         return Fit(ImageFile.Decode(bytes, maxPixels), width, height, fit).Data;
     }
 
-    /// <summary>Reads an image file (PNG or JPEG) and fits it.</summary>
+    /// <summary>Reads an image file (any that <see cref="ImageFile"/> decodes) and fits it.</summary>
     public static byte[] FromFile(string path, int width, int height, FitMode fit)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"no image {path}");

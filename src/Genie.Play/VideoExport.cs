@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Genie.Engine.Imaging;
+using Genie.Media;
 
 namespace Genie.Play;
 

@@ -1,3 +1,5 @@
+using Genie.Core;
+using Genie.Core.IO;
 using Genie.Engine;
 using Genie.Engine.IO;
 using Genie.Engine.Optim;

@@ -1,4 +1,4 @@
-using Genie.Engine;
+using Genie.Core;
 using Genie.Models.Evaluation;
 
 namespace Genie.Models.Tests;

@@ -1,5 +1,5 @@
+using Genie.Core;
 using Genie.Data;
-using Genie.Engine;
 using Genie.Models;
 using Genie.Models.Training;
 

@@ -2,6 +2,7 @@ using System.Text;
 using Genie.Engine;
 using Genie.Engine.IO;
 using Xunit.Abstractions;
+using Genie.Core;
 
 namespace Genie.Nn.Tests;
 

@@ -1,9 +1,9 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Genie.Engine;
 using Genie.Models;
 using Genie.Worlds.Platformer;
 using Microsoft.Extensions.Logging;
+using Genie.Core;
 
 namespace Genie.Play.Tests;
 
@@ -95,6 +95,6 @@ public sealed class PlayHost : IAsyncDisposable
         var url = state.GetProperty("frame").GetString()!;
         const string prefix = "data:image/png;base64,";
         Assert.StartsWith(prefix, url);
-        return Genie.Engine.Imaging.Png.Decode(Convert.FromBase64String(url[prefix.Length..])).Data;
+        return Genie.Media.ImageFile.Decode(Convert.FromBase64String(url[prefix.Length..])).Data;
     }
 }

@@ -1,7 +1,7 @@
+using Genie.Core;
 using Genie.Data;
-using Genie.Engine;
-using Genie.Engine.Imaging;
 using Genie.Engine.IO;
+using Genie.Media;
 using Genie.Models;
 
 namespace Genie.Play.Tests;

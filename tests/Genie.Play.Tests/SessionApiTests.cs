@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Genie.Engine;
-using Genie.Engine.Imaging;
+using Genie.Core;
+using Genie.Media;
 
 namespace Genie.Play.Tests;
 
@@ -30,7 +30,7 @@ public sealed class SessionApiTests : IAsyncLifetime
         Assert.Equal(7, info.GetProperty("world").GetProperty("actionNames").GetArrayLength());
         Assert.Equal(4, info.GetProperty("samples").GetProperty("count").GetInt32());
         using var sample = await _host.Http.GetAsync("/api/samples/1.png?scale=2");
-        var png = Png.Decode(await sample.Content.ReadAsByteArrayAsync());
+        var png = ImageFile.Decode(await sample.Content.ReadAsByteArrayAsync());
         Assert.Equal((32, 32), (png.Width, png.Height));
     }
 
@@ -69,7 +69,7 @@ public sealed class SessionApiTests : IAsyncLifetime
             Assert.Equal(frames[i + 1], PlayHost.FramePixels(await _host.StepAsync(id, i + 1)));
 
         using var png = await _host.Http.GetAsync($"/api/sessions/{id}/frames/2.png?scale=4");
-        var img = Png.Decode(await png.Content.ReadAsByteArrayAsync());
+        var img = ImageFile.Decode(await png.Content.ReadAsByteArrayAsync());
         Assert.Equal((64, 64), (img.Width, img.Height));
         Assert.Equal(frames[2], Resize.Nearest(img, 16, 16).Data);
     }

@@ -1,10 +1,14 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.Net.Http.Headers;
-using Genie.Engine;
-using Genie.Engine.Imaging;
+using Genie.Core;
+using Genie.Media;
+using Genie.Media.Tests;
+using SkiaSharp;
 
 namespace Genie.Play.Tests;
 
-/// <summary>Uploads: any size of PNG or JPEG works; anything else is a clear 4xx and the server stays up.</summary>
+/// <summary>Uploads: a PNG, JPEG, WebP, GIF or BMP of any size works; anything else is a clear 4xx and the server stays up.</summary>
 public sealed class UploadTests : IAsyncLifetime
 {
     private PlayHost _host = null!;
@@ -56,13 +60,35 @@ public sealed class UploadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WebPAndGif_StartASession()
+    {
+        var img = Gradient(40, 30);
+        using var bmp = new SKBitmap(new SKImageInfo(40, 30, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        for (int y = 0; y < 30; y++)
+            for (int x = 0; x < 40; x++)
+            {
+                var (r, g, b) = img.GetPixel(x, y);
+                bmp.SetPixel(x, y, new SKColor(r, g, b));
+            }
+        using var webp = bmp.Encode(SKEncodedImageFormat.Webp, 90);
+        var gif = GifWriter.Encode([img, Gradient(40, 30)]);
+        foreach (var (data, type) in new[] { (webp.ToArray(), "image/webp"), (gif, "image/gif") })
+        {
+            var (status, s) = await _host.PostAsync("/api/sessions?mode=genie", Bytes(data, type));
+            Assert.True(status == 201, $"{type}: status {status}: {s}");
+            await _host.Http.DeleteAsync($"/api/sessions/{s.GetProperty("id").GetString()}");
+        }
+    }
+
+    [Fact]
     public async Task BadUploads_AreClear4xx_AndTheServerStaysUp()
     {
         var png = Png.Encode(Gradient(20, 10));
-        // A PNG whose header claims 60000 × 60000 pixels (the rest is the small image's data).
+        // A PNG whose header claims 60000 × 60000 pixels (the rest is the small image's data), its CRC made right.
         var hugePng = (byte[])png.Clone();
-        hugePng[16] = 0; hugePng[17] = 0; hugePng[18] = 0xEA; hugePng[19] = 0x60;
-        hugePng[20] = 0; hugePng[21] = 0; hugePng[22] = 0xEA; hugePng[23] = 0x60;
+        BinaryPrimitives.WriteInt32BigEndian(hugePng.AsSpan(16), 60000);
+        BinaryPrimitives.WriteInt32BigEndian(hugePng.AsSpan(20), 60000);
+        BinaryPrimitives.WriteUInt32BigEndian(hugePng.AsSpan(29), Crc32.HashToUInt32(hugePng.AsSpan(12, 17)));
         // A JPEG frame header claiming 65000 × 65000.
         var jpeg = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "photo.jpg"));
         var hugeJpeg = (byte[])jpeg.Clone();
@@ -74,17 +100,18 @@ public sealed class UploadTests : IAsyncLifetime
 
         var cases = new (string Name, byte[] Data, string Type, int Status, string Says)[]
         {
-            ("text", "this is not an image"u8.ToArray(), "text/plain", 400, "PNG or JPEG"),
+            ("text", "this is not an image"u8.ToArray(), "text/plain", 400, "PNG, JPEG"),
             ("zero bytes", [], "image/png", 400, "empty"),
             ("zero bytes, octet-stream", [], "application/octet-stream", 400, "empty"),
-            ("random bytes", random, "application/octet-stream", 400, "PNG or JPEG"),
+            ("random bytes", random, "application/octet-stream", 400, "PNG, JPEG"),
             ("huge PNG dimensions", hugePng, "image/png", 400, "60000×60000"),
             ("huge JPEG dimensions", hugeJpeg, "image/jpeg", 400, "65000×65000"),
             ("truncated PNG", png[..(png.Length / 2)], "image/png", 400, "PNG"),
             ("truncated JPEG header", jpeg[..40], "image/jpeg", 400, "JPEG"),
             ("truncated JPEG data", jpeg[..(jpeg.Length * 2 / 3)], "image/jpeg", 400, "truncated"),
             ("JPEG cut just before its end marker", jpeg[..^2], "image/jpeg", 400, "truncated"),
-            ("GIF", "GIF89a\x10\0\x10\0\0\0\0;"u8.ToArray(), "image/gif", 400, "Gif"),
+            ("GIF without a picture", "GIF89a\x10\0\x10\0\0\0\0;"u8.ToArray(), "image/gif", 400, "GIF"),
+            ("TIFF", "II*\0\x08\0\0\0\0\0"u8.ToArray(), "image/tiff", 400, "not supported"),
             ("over the size limit", new byte[3 * 1024 * 1024], "application/octet-stream", 413, "limit"),
         };
         foreach (var (name, data, type, want, says) in cases)
@@ -96,5 +123,32 @@ public sealed class UploadTests : IAsyncLifetime
             await _host.AssertAliveAsync();
         }
         Assert.Equal(0, _host.Server.Sessions.Count);
+    }
+
+    [Fact]
+    public async Task MalformedImages_AreClear400s_AndTheServerStaysUp()
+    {
+        // Valid PNG, JPEG and WebP files (made by the test), cut short at 40 lengths and with bytes flipped in 60 ways
+        // each. A cut file is a JSON 400. A file with flipped bytes is a JSON 400 or, where the format has no checksum
+        // and the flip only changed pixels, a session; never a 5xx, a dropped connection or a hang.
+        var counts = new Dictionary<int, int>();
+        foreach (var (kind, good) in MalformedFiles.ValidFiles())
+            foreach (var (name, data, cut) in MalformedFiles.Variants(kind, good))
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var (status, body) = await _host.PostAsync("/api/sessions?mode=genie", Bytes(data, "application/octet-stream"));
+                Assert.True(clock.ElapsedMilliseconds < 5000, $"{name}: took {clock.ElapsedMilliseconds} ms");
+                counts[status] = counts.GetValueOrDefault(status) + 1;
+                if (status == 201 && !cut)
+                {
+                    await _host.Http.DeleteAsync($"/api/sessions/{body.GetProperty("id").GetString()}");
+                    continue;
+                }
+                Assert.True(status == 400, $"{name}: status {status}: {body}");
+                Assert.False(string.IsNullOrWhiteSpace(body.GetProperty("error").GetString()), name);
+            }
+        await _host.AssertAliveAsync();
+        Assert.Equal(0, _host.Server.Sessions.Count);
+        Assert.True(counts[400] >= 4 * 40, string.Join(", ", counts.Select(kv => $"{kv.Value}× {kv.Key}")));
     }
 }

@@ -117,7 +117,7 @@ public class WorldTests
     }
 
     /// <summary>For each column, the first row (from the top) with the given colour, or −1.</summary>
-    private static int[] Ridge(Genie.Engine.Imaging.Image img, int color) =>
+    private static int[] Ridge(Genie.Media.Image img, int color) =>
         Enumerable.Range(0, img.Width).Select(x =>
             Enumerable.Range(0, img.Height).FirstOrDefault(y => { var (r, g, b) = img.GetPixel(x, y); return (r << 16 | g << 8 | b) == color; }, -1)).ToArray();
 

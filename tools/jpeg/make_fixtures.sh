@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Makes the JPEG test fixtures in tests/Genie.Engine.Tests/Fixtures/jpeg/: one synthetic picture encoded by
+# Makes the JPEG test fixtures in tests/Genie.Media.Tests/Fixtures/jpeg/: one synthetic picture encoded by
 # libjpeg-turbo's cjpeg in each layout the decoder supports (and a few it refuses), each with libjpeg-turbo's
 # own decoding (djpeg, PPM) as the reference. Needs libjpeg-turbo-progs (apt-get install libjpeg-turbo-progs),
 # ffmpeg (for one file from another encoder) and python3. Run once; the outputs are committed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-out="$here/../../tests/Genie.Engine.Tests/Fixtures/jpeg"
+out="$here/../../tests/Genie.Media.Tests/Fixtures/jpeg"
 mkdir -p "$out"
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 python3 "$here/picture.py" 37 29 > "$tmp/src.ppm"     # odd sizes: partial MCUs on both axes

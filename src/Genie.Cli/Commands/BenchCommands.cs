@@ -82,7 +82,7 @@ public static class BenchCommands
                 else
                 {
                     var config = Genie.Models.GenieConfig.Load(configName ?? "small", sets);
-                    model = new Genie.Models.GenieModel(config, new Genie.Engine.Rng(0));
+                    model = new Genie.Models.GenieModel(config, new Genie.Core.Rng(0));
                     label = $"random-init {config.Name}";
                 }
                 return Genie.Bench.PlayBench.Run(model, label, steps, lengths, Math.Min(window, lengths.Min()), json, profile, Console.Out, Console.Error);

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Genie.Data;
-using Genie.Engine.Imaging;
+using Genie.Media;
 using Genie.Worlds.Agents;
 using Genie.Worlds.Platformer;
 

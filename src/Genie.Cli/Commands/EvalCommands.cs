@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Genie.Core;
 using Genie.Data;
-using Genie.Engine;
 using Genie.Engine.Parallel;
 using Genie.Models;
 using Genie.Models.Evaluation;
@@ -178,7 +178,7 @@ public static class EvalCommands
                 results["control_agreement"] = Math.Round(control.Agreement, 3);
                 if (writeActions is not null)
                 {
-                    Genie.Engine.IO.AtomicFile.WriteAllText(writeActions, Genie.Play.ActionMap.LabelsFromMotion(control));
+                    Genie.Core.IO.AtomicFile.WriteAllText(writeActions, Genie.Play.ActionMap.LabelsFromMotion(control));
                     Console.Error.WriteLine($"wrote {writeActions}");
                 }
                 pictures = pictures with { Control = control.Actions };

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Genie.Core;
+using Genie.Core.IO;
 using Genie.Data;
 using Genie.Engine;
 using Genie.Engine.Autograd;
@@ -20,7 +22,7 @@ public static class PlayCommands
             "usage: genie play [--run RUN] [--port 5000] [--host 127.0.0.1] [--data DIR] [--steps S] [--temperature T]\n" +
             "                  [--fit crop|letterbox|stretch] [--difficulty easy|hard] [--max-sessions N] [--idle-minutes M]\n" +
             "                  [--world-only] [--random-init CONFIG] [--threads N]\n" +
-            "  Serves the play page on http://HOST:PORT: start from a sample frame, an uploaded PNG/JPEG or a sketch,\n" +
+            "  Serves the play page on http://HOST:PORT: start from a sample frame, an uploaded image or a sketch,\n" +
             "  press actions (buttons or keys), step back, reset, download the session as GIF or MP4 (docs/play.md).\n" +
             "  The same page plays the real platformer world for comparison. Ctrl+C stops it.\n" +
             "  --run           a run of `genie train dynamics` or a folder from `genie export` (default: models/small,\n" +
@@ -40,8 +42,8 @@ public static class PlayCommands
         commands.Add(new Command("rollout", "generate frames from a prompt image and a list of actions (for scripts)",
             "usage: genie rollout --prompt IMG --actions 3,3,1,... --out run.gif|run.mp4|DIR [--run RUN] [--seed S]\n" +
             "                     [--temperature T] [--steps S] [--fit crop|letterbox|stretch] [--scale K] [--fps F]\n" +
-            "  Prompts the world model with IMG (PNG or JPEG, any size: fitted to the model's frame) and takes the\n" +
-            "  latent actions in order (`2*5` repeats action 2 five times). Writes an animated GIF, an MP4 (needs\n" +
+            "  Prompts the world model with IMG (PNG, JPEG, WebP, GIF or BMP, any size: fitted to the model's frame) and\n" +
+            "  takes the latent actions in order (`2*5` repeats action 2 five times). Writes an animated GIF, an MP4 (needs\n" +
             "  ffmpeg), or a folder of PNGs (DIR/frame_00000.png = the prompt's reconstruction, then one per action).\n" +
             "  Uses the cached interactive sampler (GenieSession), the same as the play page.\n" +
             "  --prompt   the image, or sample:N for the N-th sample prompt of the play page\n" +
@@ -278,9 +280,9 @@ public static class PlayCommands
             }
         bar.Done(rows.Count, (long)rows.Count * (frames - 1));
         var (rgb, w, h) = Genie.Models.Training.SampleGrid.Compose(rows, frames, cfg.Height, cfg.Width);
-        var image = new Genie.Engine.Imaging.Image(w, h, rgb);
-        if (scale > 1) image = Genie.Engine.Imaging.Resize.Scale(image, scale);
-        Genie.Engine.Imaging.Png.Save(image, outPath);   // atomic
+        var image = new Genie.Media.Image(w, h, rgb);
+        if (scale > 1) image = Genie.Media.Resize.Scale(image, scale);
+        Genie.Media.Png.Save(image, outPath);   // atomic
         Console.WriteLine($"wrote {outPath}: {prompts.Length} prompts × {actions} latent actions, {frames} frames each ({w * scale}x{h * scale} pixels) " +
                           $"in {clock.Elapsed.TotalSeconds:F1} s, seed {seed}");
         return 0;

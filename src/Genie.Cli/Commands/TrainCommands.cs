@@ -68,7 +68,7 @@ public static class TrainCommands
         using var dataset = Dataset.Open(dataDir);
         if (dataset.Height != config.Height || dataset.Width != config.Width)
             throw new InvalidDataException($"the dataset's frames are {dataset.Width}x{dataset.Height}, the tokenizer's {config.Width}x{config.Height}");
-        var tok = new VideoTokenizer(config, new Genie.Engine.Rng(0));
+        var tok = new VideoTokenizer(config, new Genie.Core.Rng(0));
         tok.LoadWeights(weights);
         int length = config.TrainTokenizer.ClipLength;
         var counting = ClipLoader.FixedWindows(dataset, DataSplit.Train, length, 4, clips).ToList();
@@ -90,7 +90,7 @@ public static class TrainCommands
         // Built beside the target and renamed when complete.
         var full = Path.GetFullPath(outDir).TrimEnd('/');
         var tmp = full + $".{Environment.ProcessId}.tmp";
-        Genie.Engine.IO.OutputFolder.RemoveStaleTemps(Path.GetDirectoryName(full)!, Path.GetFileName(full) + ".*.tmp");
+        Genie.Core.IO.OutputFolder.RemoveStaleTemps(Path.GetDirectoryName(full)!, Path.GetFileName(full) + ".*.tmp");
         if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
         try
         {

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text;
-using Genie.Engine.Imaging;
+using Genie.Media;
 using Genie.Worlds.Agents;
 using Genie.Worlds.Platformer;
 

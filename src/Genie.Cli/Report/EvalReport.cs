@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Genie.Engine.IO;
+using Genie.Core.IO;
 using Genie.Models.Evaluation;
 using Genie.Play;
 

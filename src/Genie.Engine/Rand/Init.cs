@@ -1,3 +1,4 @@
+using Genie.Core;
 namespace Genie.Engine;
 
 /// <summary>Seeded parameter initialisers (values are drawn on the host, then copied in).</summary>

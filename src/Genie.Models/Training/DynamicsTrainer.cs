@@ -1,3 +1,4 @@
+using Genie.Core;
 using Genie.Data;
 using Genie.Engine;
 using Genie.Models.Evaluation;

@@ -10,7 +10,7 @@ public static class SampleGrid
     public static void Write(string path, IReadOnlyList<byte[]> rows, int columns, int height, int width)
     {
         var (rgb, w, h) = Compose(rows, columns, height, width);
-        Engine.Imaging.Png.Save(new Engine.Imaging.Image(w, h, rgb), path);
+        Media.Png.Save(new Media.Image(w, h, rgb), path);
     }
 
     /// <summary>The grid as RGB bytes with its width and height.</summary>

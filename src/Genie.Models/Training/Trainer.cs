@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Genie.Core;
+using Genie.Core.IO;
 using Genie.Data;
 using Genie.Engine;
 using Genie.Engine.IO;

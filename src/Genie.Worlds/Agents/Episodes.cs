@@ -52,7 +52,7 @@ public static class Episodes
     /// </summary>
     public static (int Level, ulong Agent) Seeds(ulong runSeed, int index)
     {
-        var rng = new Genie.Engine.Rng(runSeed * 0x9E3779B97F4A7C15UL + (ulong)index);
+        var rng = new Genie.Core.Rng(runSeed * 0x9E3779B97F4A7C15UL + (ulong)index);
         return (rng.NextInt(int.MaxValue), rng.NextUInt64());
     }
 

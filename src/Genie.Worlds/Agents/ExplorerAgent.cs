@@ -1,4 +1,4 @@
-using Genie.Engine;
+using Genie.Core;
 using Genie.Worlds.Platformer;
 
 namespace Genie.Worlds.Agents;

@@ -1,4 +1,4 @@
-using Genie.Engine;
+using Genie.Core;
 
 namespace Genie.Worlds.Platformer;
 

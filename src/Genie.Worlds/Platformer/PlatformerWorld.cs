@@ -1,5 +1,5 @@
-using Genie.Engine;
-using Genie.Engine.Imaging;
+using Genie.Core;
+using Genie.Media;
 
 namespace Genie.Worlds.Platformer;
 

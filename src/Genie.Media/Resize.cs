@@ -1,4 +1,4 @@
-namespace Genie.Engine.Imaging;
+namespace Genie.Media;
 
 /// <summary>Resampling of RGB24 images: bilinear, area (box) averaging, and nearest neighbour.</summary>
 /// <remarks>
@@ -6,6 +6,11 @@ namespace Genie.Engine.Imaging;
 /// does not shift the picture. Use <see cref="Area"/> to shrink (every source pixel contributes, no
 /// aliasing), <see cref="Bilinear"/> to enlarge smoothly or change size slightly, <see cref="Nearest"/>
 /// to enlarge pixel art crisply (e.g. a 64×64 frame shown at 4×).
+/// <para>
+/// Hand-written rather than SkiaSharp's: Skia has no area (box) filter. Its antialiased shrink picks one mipmap level
+/// for both axes, the less-shrunk one's, so an uneven shrink (a 30×10 picture stretched to 3×3) blends colours from
+/// a third of the picture away into each pixel. These loops work on decoded, size-checked images; they parse nothing.
+/// </para>
 /// </remarks>
 public static class Resize
 {

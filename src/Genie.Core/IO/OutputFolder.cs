@@ -1,4 +1,4 @@
-namespace Genie.Engine.IO;
+namespace Genie.Core.IO;
 
 /// <summary>
 /// The one guard every command that replaces a folder (<c>--overwrite</c>) goes through: a folder is replaced only

@@ -1,6 +1,6 @@
-using Genie.Engine.IO;
+using Genie.Core.IO;
 
-namespace Genie.Engine.Imaging;
+namespace Genie.Media;
 
 /// <summary>
 /// Writes an animated GIF (GIF89a, looping) frame by frame. Each frame gets its own 256-colour palette: the

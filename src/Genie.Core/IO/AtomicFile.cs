@@ -1,4 +1,4 @@
-namespace Genie.Engine.IO;
+namespace Genie.Core.IO;
 
 /// <summary>
 /// Writes a file so that readers see either the old contents or the complete new contents, never a

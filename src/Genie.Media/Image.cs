@@ -1,4 +1,4 @@
-namespace Genie.Engine.Imaging;
+namespace Genie.Media;
 
 /// <summary>
 /// An RGB image, 8 bits per channel, stored row-major as height × width × 3 bytes (HWC, the layout of a

@@ -1,4 +1,4 @@
-namespace Genie.Engine;
+namespace Genie.Core;
 
 /// <summary>
 /// A small seeded random generator (xoshiro256**, seeded through SplitMix64) whose whole state is four
