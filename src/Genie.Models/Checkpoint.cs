@@ -148,4 +148,6 @@ public sealed record TrainingState
     public string? TokenizerRun { get; init; }
     /// <summary>Path of the training data.</summary>
     public string? Data { get; init; }
+    /// <summary>The checkpoint whose weights the run started from (<c>--init</c>), or null for seeded weights.</summary>
+    public string? InitFrom { get; init; }
 }

@@ -74,6 +74,41 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void Dynamics_Init_StartsFromAnotherRunsLamAndDynamics_KeepsItsOwnTokenizer()
+    {
+        var cfg = TestData.Tiny("train_tokenizer.steps=2", "train_dynamics.steps=3", "train_dynamics.checkpoint_every=3", "train_dynamics.eval_every=3");
+        var (src, val) = Data(cfg);
+        var tokA = Path.Combine(_root, "tokA");
+        new TokenizerTrainer(cfg, src, val, new RunOptions(tokA, false)).Run();
+        var tokB = Path.Combine(_root, "tokB");
+        var cfgB = TestData.Tiny("train_tokenizer.steps=2", "train_tokenizer.seed=5");
+        new TokenizerTrainer(cfgB, Data(cfgB).Train, val, new RunOptions(tokB, false)).Run();
+        var runA = Path.Combine(_root, "dynA");
+        new DynamicsTrainer(cfg, tokA, Data(cfg).Train, val, new RunOptions(runA, false)).Run();
+
+        // One step at a learning rate too small to move anything: what remains is what --init loaded.
+        var cfgFt = TestData.Tiny("train_dynamics.steps=1", "train_dynamics.lr=1e-12", "train_dynamics.min_lr=1e-13", "train_dynamics.warmup=0",
+            "train_dynamics.eval_every=1", "train_dynamics.checkpoint_every=1");
+        var ft = Path.Combine(_root, "ft");
+        new DynamicsTrainer(cfgFt, tokB, Data(cfgFt).Train, val, new RunOptions(ft, false, InitFrom: runA)).Run();
+        var a = GenieModel.Load(runA).NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
+        var f = GenieModel.Load(ft).NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
+        var tokBWeights = Checkpoint.LoadModel(Path.Combine(Checkpoint.RequireLatest(tokB), "model.safetensors"), "tokenizer").Weights;
+        foreach (var (name, value) in f)
+        {
+            if (name.StartsWith("tokenizer.")) Assert.Equal(tokBWeights[name["tokenizer.".Length..]].Data, value);   // the frozen tokenizer is --tokenizer's
+            else for (int i = 0; i < value.Length; i++) Assert.True(Math.Abs(value[i] - a[name][i]) < 1e-5, $"{name}[{i}]: {value[i]} vs {a[name][i]}");
+        }
+        Assert.Equal(Path.GetFullPath(Checkpoint.RequireLatest(runA)), Checkpoint.LoadState(Path.Combine(Checkpoint.RequireLatest(ft), "state.json")).InitFrom);
+
+        // Another model section is refused before the run folder is made.
+        var other = TestData.Tiny("dynamics.depth=1");
+        var bad = Path.Combine(_root, "bad");
+        Assert.Throws<InvalidDataException>(() => new DynamicsTrainer(other, tokB, Data(other).Train, val, new RunOptions(bad, false, InitFrom: runA)).Run());
+        Assert.False(Directory.Exists(bad));
+    }
+
+    [Fact]
     public void LamWarmup_TrainsOnlyTheLatentActionModel_AndResumesAcrossItsEndBitIdentically()
     {
         var cfg = TestData.Tiny("train_tokenizer.steps=2", "train_dynamics.steps=4", "train_dynamics.lam_warmup=2",

@@ -12,24 +12,29 @@ public static class TrainCommands
     public static void Register(List<Command> commands)
     {
         commands.Add(new Command("train tokenizer", "stage 1: train the video tokenizer on a dataset",
-            "usage: genie train tokenizer --data DIR [--config small] [--set key=value ...] --out RUN\n" +
+            "usage: genie train tokenizer --data DIR [--config small] [--set key=value ...] [--init RUN0] --out RUN\n" +
             "       genie train tokenizer --resume RUN [--data DIR] [--set train_tokenizer.steps=N]\n" +
             "  Trains the VQ-VAE video tokenizer (ARCHITECTURE.md §4) on clips of the dataset. Writes RUN/config.json,\n" +
             "  RUN/metrics.jsonl (train loss every 10 steps, validation PSNR), RUN/samples/*.png (real vs reconstructed)\n" +
             "  and checkpoints under RUN/checkpoints (resume with --resume RUN, bit-identical to an uninterrupted run).\n" +
             "  --config    a name in configs/ or a JSON path (default small)\n" +
             "  --set       override one config key, e.g. --set train_tokenizer.steps=500 (repeatable)\n" +
+            "  --init      start from the weights of RUN0's latest checkpoint (same model sections) instead of seeded\n" +
+            "              ones, with a fresh optimiser, schedule and data order: fine-tuning on other video\n" +
             "  --threads   kernel threads (default: all cores)",
             argv => Run(argv, stage: "tokenizer")));
 
         commands.Add(new Command("train dynamics", "stage 2: train the latent action model and dynamics on a frozen tokenizer",
-            "usage: genie train dynamics --data DIR --tokenizer RUN [--config NAME] [--set key=value ...] --out RUN\n" +
+            "usage: genie train dynamics --data DIR --tokenizer RUN [--config NAME] [--set key=value ...] [--init RUN0] --out RUN\n" +
             "       genie train dynamics --resume RUN [--data DIR]\n" +
             "  Trains the latent action model and the MaskGIT dynamics model together (ARCHITECTURE.md §5-§7) on the\n" +
             "  tokens of the frozen tokenizer in --tokenizer RUN. The config defaults to the tokenizer run's own.\n" +
             "  Validation: LAM reconstruction PSNR, masked-token accuracy, PSNR of generated frames, Δ PSNR, and\n" +
             "  (for a world's dataset) how well latent actions recover the true ones (NMI). The run folder holds\n" +
-            "  all three models: `genie play --run RUN` plays it.",
+            "  all three models: `genie play --run RUN` plays it.\n" +
+            "  --init      start the latent action and dynamics models from RUN0's latest checkpoint (a dynamics run with\n" +
+            "              the same model sections; the tokenizer stays --tokenizer's), with a fresh optimiser, schedule\n" +
+            "              and data order: fine-tuning a trained world on other video of the same look",
             argv => Run(argv, stage: "dynamics")));
 
         commands.Add(new Command("train merge-codes", "between the stages: merge the tokenizer's near-duplicate codes, so unchanged patches keep their token",
@@ -128,6 +133,7 @@ public static class TrainCommands
         string? dataDir = a.Get("data");
         string? outDir = a.Get("out");
         string? tokenizerRun = stage == "dynamics" ? a.Get("tokenizer") : null;
+        string? init = a.Get("init");
         var sets = a.All("set");
         string? configName = a.Get("config");
         int threads = a.Int("threads", Workers.ThreadCount);
@@ -140,6 +146,7 @@ public static class TrainCommands
         if (resume is not null)
         {
             if (outDir is not null && Path.GetFullPath(outDir) != Path.GetFullPath(resume)) throw new UsageException("--resume continues RUN in place; leave out --out");
+            if (init is not null) throw new UsageException("--init starts a new run from another run's weights; a resumed run has its own");
             runDir = resume;
             var latest = Checkpoint.RequireLatest(runDir);
             var state = Checkpoint.LoadState(Path.Combine(latest, "state.json"));
@@ -172,7 +179,8 @@ public static class TrainCommands
 
         var bar = new ProgressBar($"train {stage}", train.Steps, "steps");
         string? lastMessage = null;
-        var options = new RunOptions(runDir, resume is not null, p =>
+        if (init is not null) Checkpoint.RequireLatest(init);   // a clear error before anything starts
+        var options = new RunOptions(runDir, resume is not null, InitFrom: init, Progress: p =>
         {
             if (p.Message is not null && p.Message != lastMessage) { bar.Note(p.Message); lastMessage = p.Message; }
             bar.Report(p.Step, (long)(p.Step * (double)train.BatchSize * train.ClipLength), "frames");

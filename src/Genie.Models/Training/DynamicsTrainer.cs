@@ -47,6 +47,13 @@ public sealed class DynamicsTrainer : Trainer
     /// <inheritdoc />
     protected override IReadOnlyDictionary<string, VectorQuantizer> Quantizers => new Dictionary<string, VectorQuantizer> { ["lam.vq"] = Genie.Lam.Quantizer };
 
+    /// <summary>The LAM and the dynamics model only: the frozen tokenizer stays the one of the run's --tokenizer.</summary>
+    protected override void LoadInitWeights(IReadOnlyDictionary<string, (int[] Shape, float[] Data)> weights)
+    {
+        Genie.Lam.LoadWeights(weights, "lam.");
+        Genie.Dynamics.LoadWeights(weights, "dynamics.");
+    }
+
     /// <inheritdoc />
     protected override TrainingState DecorateState(TrainingState state) => state with { TokenizerRun = _tokenizerRun };
 

@@ -23,7 +23,10 @@ public readonly record struct TrainProgress(int Step, int Total, double Loss, do
 /// <param name="RunDir">The run folder.</param>
 /// <param name="Resume">Continue from the run's latest checkpoint instead of starting fresh.</param>
 /// <param name="Progress">Called after every step (may be null).</param>
-public sealed record RunOptions(string RunDir, bool Resume, Action<TrainProgress>? Progress = null);
+/// <param name="InitFrom">A new run only: start from the model weights of this run's latest checkpoint (same stage
+/// and model sections) instead of seeded ones; the optimiser, schedule, data order and step count start fresh, as
+/// for fine-tuning a trained world on other video.</param>
+public sealed record RunOptions(string RunDir, bool Resume, Action<TrainProgress>? Progress = null, string? InitFrom = null);
 
 /// <summary>
 /// The training loop shared by both stages: seeded start or exact resume, warm-up + cosine learning rate,
@@ -180,10 +183,30 @@ public abstract class Trainer
         }
         if (Directory.Exists(dir) && Checkpoint.Latest(dir) is not null)
             throw new IOException($"{dir} already holds a training run; continue it with --resume {dir}, or choose another --out");
+        if (Options.InitFrom is { } init) LoadInitialWeights(init);   // before anything is written: a bad --init leaves no folder
         Directory.CreateDirectory(dir);
         AtomicFile.WriteAllText(Path.Combine(dir, "config.json"), Config.ToJson());
         File.Delete(Path.Combine(dir, "metrics.jsonl"));
     }
+
+    // --init: the weights of another run of this stage, with the same model sections; nothing else of it.
+    private void LoadInitialWeights(string run)
+    {
+        var ckpt = Checkpoint.RequireLatest(run);
+        var (config, weights) = Checkpoint.LoadModel(Path.Combine(ckpt, "model.safetensors"), Stage);
+        if (config with { TrainTokenizer = Config.TrainTokenizer, TrainDynamics = Config.TrainDynamics, Name = Config.Name } != Config)
+            throw new InvalidDataException($"{ckpt} was trained with a different model config than this run's; --init needs the same model sections (only the train_* sections may differ)");
+        LoadInitWeights(weights);
+        // Trained codes count as used at step 0: a fresh quantiser re-seeds never-used codes at once, which would
+        // throw away trained codes that the first batch happens not to pick.
+        foreach (var q in Quantizers.Values) Array.Fill(q.LastUsed, 0L);
+        _initFrom = Path.GetFullPath(ckpt);
+    }
+
+    /// <summary>Takes the trainable models' weights from an <c>--init</c> checkpoint of this stage (all of them by default).</summary>
+    protected virtual void LoadInitWeights(IReadOnlyDictionary<string, (int[] Shape, float[] Data)> weights) => Model.LoadWeights(weights);
+
+    private string? _initFrom;
 
     /// <summary>
     /// On resume: drops the lines of <paramref name="path"/> logged after <paramref name="step"/> (the steps the run
@@ -215,6 +238,7 @@ public abstract class Trainer
             Rng = Rng.State,
             DataState = Source.GetState(),
             Data = DataPath,
+            InitFrom = _initFrom,
             CodebookLastUsed = Quantizers.ToDictionary(q => q.Key, q => (long[])q.Value.LastUsed.Clone()),
         });
         Checkpoint.Write(Options.RunDir, Step, dir =>
@@ -242,6 +266,7 @@ public abstract class Trainer
         var state = Checkpoint.LoadState(Path.Combine(dir, "state.json"));
         if (state.Stage != Stage) throw new InvalidDataException($"{dir} is a '{state.Stage}' checkpoint, not '{Stage}'");
         Step = state.Step;
+        _initFrom = state.InitFrom;
         Rng = new Rng(state.Rng);
         Source.Restore(state.DataState);
         foreach (var (name, q) in Quantizers)
