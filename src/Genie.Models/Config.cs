@@ -109,6 +109,13 @@ public sealed record DynamicsConfig
     /// plain average.
     /// </summary>
     public float ChangeWeight { get; init; } = 1f;
+    /// <summary>
+    /// Self-forcing (needs masking "prefix"): the share of training clips whose last complete frame before the masked
+    /// ones is replaced by the model's own prediction of it (one greedy parallel decoding from the frames before, no
+    /// gradient), so training shows what play shows: a next frame to predict from a context the model made, whose
+    /// errors (a scroll it did not finish, a frame it froze) it must carry on from. 0 (default): off.
+    /// </summary>
+    public float SelfForcing { get; init; } = 0f;
     /// <summary>Buckets of the corruption level's embedding.</summary>
     public const int CorruptBuckets = 8;
     /// <summary>MaskGIT steps S per generated frame.</summary>
@@ -245,6 +252,8 @@ public sealed record GenieConfig
         Need(Dynamics.Masking is "clip" or "prefix", $"dynamics.masking must be \"clip\" or \"prefix\", got \"{Dynamics.Masking}\"");
         Need(Dynamics.ChangeWeight >= 1 && Dynamics.ChangeWeight <= 100, "dynamics.change_weight must be in [1, 100]");
         Need(Dynamics.CorruptMax >= 0 && Dynamics.CorruptMax <= 1, "dynamics.corrupt_max must be in [0, 1]");
+        Need(Dynamics.SelfForcing >= 0 && Dynamics.SelfForcing <= 1, "dynamics.self_forcing must be in [0, 1]");
+        Need(Dynamics.SelfForcing == 0 || Dynamics.Masking == "prefix", "dynamics.self_forcing needs dynamics.masking = \"prefix\"");
         Need(Lam.NumActions >= 1 && Tokenizer.CodebookSize >= 2, "codebooks need at least one action and two tokens");
         Need(Lam.Window == 0 || (Lam.Window >= 2 && Lam.Window <= MaxFrames), "lam.window must be 0 (the whole clip) or in [2, max_frames]");
         Need(Dynamics.WindowHop >= 1 && Dynamics.WindowHop <= Math.Max(1, MaxFrames - 1), "dynamics.window_hop must be in [1, max_frames − 1]");

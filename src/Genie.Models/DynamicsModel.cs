@@ -198,9 +198,45 @@ public sealed class DynamicsModel : Module
     /// </summary>
     public DynamicsOutput Forward(int[] ids, Tensor actions_RL, int b, int t, Rng rng)
     {
-        var (masked, mask, levels) = MaskAndCorrupt(ids, b, t, rng);
+        int[]? firsts = null;
+        int[] context = ids;
+        if (Config.SelfForcing > 0 && t >= 3) (context, firsts) = SelfForce(ids, actions_RL, b, t, rng);
+        var (masked, mask, levels) = MaskAndCorrupt(context, b, t, rng, firsts);   // the targets stay the real ids
         var logits = LevelLogits(masked, actions_RL, b, t, levels);
         return new DynamicsOutput(logits, Ops.CrossEntropy(logits, ids, LossWeights(ids, mask, b, t)), mask);
+    }
+
+    /// <summary>
+    /// Self-forcing (<see cref="DynamicsConfig.SelfForcing"/>): picks a share of the clips; draws each clip's first
+    /// masked frame k (1-based; 3..T for a picked clip, 2..T for the others, as "prefix" masking) and replaces frame
+    /// k−1 of each picked clip by the model's greedy one-pass prediction of it from frames 1..k−2 (no gradient).
+    /// Returns the context ids and each clip's k (0-based) for <see cref="MaskAndCorrupt"/>.
+    /// </summary>
+    public (int[] Context, int[] Firsts) SelfForce(int[] ids, Tensor actions_RL, int b, int t, Rng rng)
+    {
+        int n = Tokens;
+        var firsts = new int[b];
+        var forced = new bool[b];
+        for (int c = 0; c < b; c++) { forced[c] = rng.NextFloat() < Config.SelfForcing; firsts[c] = rng.NextInt(forced[c] ? 2 : 1, t); }
+        if (!forced.Contains(true)) return (ids, firsts);
+        // Frames from k−1 on are all MASK: the prediction of frame k−1 sees complete frames before it, as in play.
+        var input = (int[])ids.Clone();
+        for (int c = 0; c < b; c++)
+            if (forced[c]) Array.Fill(input, MaskId, (c * t + firsts[c] - 1) * n, (t - firsts[c] + 1) * n);
+        var context = (int[])ids.Clone();
+        using (Engine.Autograd.Tape.NoGrad())
+        using (new TensorScope())
+        {
+            var logits = LevelLogits(input, actions_RL, b, t, null).ToArray();   // (B·T·N, K)
+            for (int c = 0; c < b; c++)
+            {
+                if (!forced[c]) continue;
+                int frame = (c * t + firsts[c] - 1) * n;
+                for (int i = 0; i < n; i++)
+                    context[frame + i] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(logits, (frame + i) * CodebookSize, CodebookSize));
+            }
+        }
+        return (context, firsts);
     }
 
     /// <summary>
@@ -226,8 +262,9 @@ public sealed class DynamicsModel : Module
     /// The training input: ids (B·T·N) with MASK where <c>Mask</c> is 1, and random codes at corrupted context
     /// positions; each clip's corruption bucket (null without corruption). Frame 1 is never changed. Draws from
     /// <paramref name="rng"/> only what the settings use, so the paper's settings draw as they always did.
+    /// <paramref name="firsts"/> gives each clip's first masked frame (0-based) instead of drawing it (self-forcing).
     /// </summary>
-    public (int[] Ids, float[] Mask, int[]? Levels) MaskAndCorrupt(int[] ids, int b, int t, Rng rng)
+    public (int[] Ids, float[] Mask, int[]? Levels) MaskAndCorrupt(int[] ids, int b, int t, Rng rng, int[]? firsts = null)
     {
         if (ids.Length != b * t * Tokens) throw new ArgumentException($"{ids.Length} ids are not {b}x{t} frames of {Tokens} tokens");
         var masked = (int[])ids.Clone();
@@ -237,7 +274,7 @@ public sealed class DynamicsModel : Module
         for (int clip = 0; clip < b; clip++)
         {
             float r = Config.MaskMin + (Config.MaskMax - Config.MaskMin) * rng.NextFloat();
-            int first = Config.Masking == "prefix" ? rng.NextInt(1, t) : 1;            // 0-based first masked frame
+            int first = firsts is not null ? firsts[clip] : Config.Masking == "prefix" ? rng.NextInt(1, t) : 1;   // 0-based first masked frame
             float level = 0;
             if (levels is not null)
             {

@@ -105,6 +105,39 @@ public class WorldPlaysTests
     }
 
     [Fact]
+    public void SelfForcing_ReplacesTheFrameBeforeTheFirstMaskedOneByTheModelsGreedyPrediction()
+    {
+        var cfg = TestData.Tiny("dynamics.masking=prefix", "dynamics.self_forcing=1");
+        var dyn = new DynamicsModel(cfg, 16, new Rng(7));
+        int b = 6, t = 4, n = 16, k = 64;
+        var rng = new Rng(3);
+        var ids = Enumerable.Range(0, b * t * n).Select(_ => rng.NextInt(k)).ToArray();
+        using var scope = new TensorScope();
+        var actions = Tensor.From(Enumerable.Range(0, b * (t - 1) * cfg.Lam.LatentDim).Select(i => (float)Math.Sin(i)).ToArray(), [b * (t - 1), cfg.Lam.LatentDim]);
+        var (context, firsts) = dyn.SelfForce(ids, actions, b, t, new Rng(5));
+        for (int c = 0; c < b; c++)
+        {
+            int g = firsts[c] - 1;                                          // the frame the model made
+            Assert.InRange(firsts[c], 2, t - 1);                            // every clip forced: k ≥ 3 (1-based)
+            // What the model predicts for frame g from the real frames before it, with g and later all MASK.
+            var input = (int[])ids.Clone();
+            Array.Fill(input, dyn.MaskId, (c * t + g) * n, (t - g) * n);
+            var logits = dyn.Logits(input, actions, b, t).ToArray();
+            for (int f = 0; f < t; f++)
+                for (int i = 0; i < n; i++)
+                {
+                    int at = (c * t + f) * n + i;
+                    int expected = f != g ? ids[at] : System.Numerics.Tensors.TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(logits, at * k, k));
+                    Assert.Equal(expected, context[at]);
+                }
+        }
+        // The targets stay the real ids: Forward scores the masked frames against them, and its draws repeat.
+        var out1 = dyn.Forward(ids, actions, b, t, new Rng(9)).Loss.Item();
+        Assert.Equal(out1, dyn.Forward(ids, actions, b, t, new Rng(9)).Loss.Item());
+        Assert.Throws<InvalidDataException>(() => TestData.Tiny("dynamics.self_forcing=0.5"));   // needs prefix masking
+    }
+
+    [Fact]
     public void ContextCorruption_ShareFollowsTheDrawnLevel_AndFrameOneIsUntouched()
     {
         var cfg = TestData.Tiny("dynamics.corrupt_max=0.8", "dynamics.mask_min=0", "dynamics.mask_max=0");
