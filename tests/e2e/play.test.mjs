@@ -6,45 +6,11 @@
 // Run: node tests/e2e/play.test.mjs   (after `npm ci` in tests/e2e). Prints PASS/FAIL lines and ends with
 // "e2e: N passed, N failed". Without Chromium it skips with a message, except under CI=true, where that fails.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { check, finish, requireChromium, results, root } from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..', '..');
-const ci = /^(1|true|yes)$/i.test(process.env.CI ?? '');
-const results = [];
-
-function finish(code) {
-  const passed = results.filter((r) => r.ok).length;
-  const failed = results.length - passed + (code !== 0 && results.every((r) => r.ok) ? 1 : 0);
-  console.log(`e2e: ${passed} passed, ${failed} failed`);
-  process.exit(failed > 0 ? 1 : code);
-}
-
-function skip(reason) {
-  console.log(`e2e: SKIPPED: ${reason}`);
-  console.log('e2e: 0 passed, 0 failed');
-  process.exit(0);
-}
-
-// ------------------------------------------------------------------ prerequisites
-
-const chromiumPath = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
-if (!chromiumPath) {
-  const msg = 'Chromium is not installed (apt-get install chromium, or set CHROMIUM=/path/to/chromium)';
-  if (ci) { console.log(`FAIL prerequisites: ${msg}; CI must run this test`); finish(1); }
-  skip(msg);
-}
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch {
-  const msg = 'playwright-core is not installed (run `npm ci` in tests/e2e)';
-  if (ci) { console.log(`FAIL prerequisites: ${msg}; CI must run this test`); finish(1); }
-  skip(msg);
-}
+const launch = await requireChromium();
 
 // ------------------------------------------------------------------ the server
 
@@ -72,18 +38,6 @@ function stopServer(proc) {
 
 // ------------------------------------------------------------------ the test
 
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`PASS ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    results.push({ name, ok: false });
-    console.log(`FAIL ${name}: ${e.message}`);
-  }
-}
-
 async function frameState(page) {
   return page.evaluate(() => ({
     counter: document.getElementById('frame-counter').textContent,
@@ -100,13 +54,7 @@ let server, context, profile;
 try {
   server = await startServer();
   console.log(`server: ${server.url}`);
-  profile = mkdtempSync(join(tmpdir(), 'genie-e2e-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  ({ context, profile } = await launch());
   const page = context.pages()[0] ?? await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));

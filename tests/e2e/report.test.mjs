@@ -6,55 +6,13 @@
 // Run: node tests/e2e/report.test.mjs   (after `npm ci` in tests/e2e). Prints PASS/FAIL lines and ends with
 // "e2e: N passed, N failed". Without Chromium it skips with a message, except under CI=true, where that fails.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { check, finish, requireChromium, results, root } from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..', '..');
-const ci = /^(1|true|yes)$/i.test(process.env.CI ?? '');
-const results = [];
-
-function finish(code) {
-  const passed = results.filter((r) => r.ok).length;
-  const failed = results.length - passed + (code !== 0 && results.every((r) => r.ok) ? 1 : 0);
-  console.log(`e2e: ${passed} passed, ${failed} failed`);
-  process.exit(failed > 0 ? 1 : code);
-}
-
-function skip(reason) {
-  console.log(`e2e: SKIPPED: ${reason}`);
-  console.log('e2e: 0 passed, 0 failed');
-  process.exit(0);
-}
-
-const chromiumPath = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
-if (!chromiumPath) {
-  const msg = 'Chromium is not installed (apt-get install chromium, or set CHROMIUM=/path/to/chromium)';
-  if (ci) { console.log(`FAIL prerequisites: ${msg}; CI must run this test`); finish(1); }
-  skip(msg);
-}
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch {
-  const msg = 'playwright-core is not installed (run `npm ci` in tests/e2e)';
-  if (ci) { console.log(`FAIL prerequisites: ${msg}; CI must run this test`); finish(1); }
-  skip(msg);
-}
-
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`PASS ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    results.push({ name, ok: false });
-    console.log(`FAIL ${name}: ${e.message}`);
-  }
-}
+const launch = await requireChromium();
 
 function genie(...args) {
   const r = spawnSync(join(root, 'genie'), args, { cwd: root, encoding: 'utf8', timeout: 300_000 });
@@ -71,12 +29,7 @@ try {
   genie('train', 'dynamics', '--data', data, '--tokenizer', tok, '--out', run, '--threads', '1', '--set', 'train_dynamics.steps=4');
   genie('eval', '--run', run, '--data', data, '--clips', '3', '--control-prompts', '2', '--control-frames', '3', '--threads', '1', '--out', report);
 
-  profile = mkdtempSync(join(tmpdir(), 'genie-e2e-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  ({ context, profile } = await launch());
   const page = context.pages()[0] ?? await context.newPage();
   await page.setViewportSize({ width: 1100, height: 900 });
   const pageErrors = [];
