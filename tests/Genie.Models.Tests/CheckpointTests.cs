@@ -86,8 +86,9 @@ public sealed class CheckpointTests : IDisposable
         var runA = Path.Combine(_root, "dynA");
         new DynamicsTrainer(cfg, tokA, Data(cfg).Train, val, new RunOptions(runA, false)).Run();
 
-        // One step at a learning rate too small to move anything: what remains is what --init loaded.
-        var cfgFt = TestData.Tiny("train_dynamics.steps=1", "train_dynamics.lr=1e-12", "train_dynamics.min_lr=1e-13", "train_dynamics.warmup=0",
+        // One step at a learning rate too small to move anything: what remains is what --init loaded. Training
+        // options (masking, self-forcing) may differ from the init run's.
+        var cfgFt = TestData.Tiny("dynamics.masking=prefix", "dynamics.self_forcing=0.5", "train_dynamics.steps=1", "train_dynamics.lr=1e-12", "train_dynamics.min_lr=1e-13", "train_dynamics.warmup=0",
             "train_dynamics.eval_every=1", "train_dynamics.checkpoint_every=1");
         var ft = Path.Combine(_root, "ft");
         new DynamicsTrainer(cfgFt, tokB, Data(cfgFt).Train, val, new RunOptions(ft, false, InitFrom: runA)).Run();
@@ -101,7 +102,7 @@ public sealed class CheckpointTests : IDisposable
         }
         Assert.Equal(Path.GetFullPath(Checkpoint.RequireLatest(runA)), Checkpoint.LoadState(Path.Combine(Checkpoint.RequireLatest(ft), "state.json")).InitFrom);
 
-        // Another model section is refused before the run folder is made.
+        // Another architecture is refused before the run folder is made.
         var other = TestData.Tiny("dynamics.depth=1");
         var bad = Path.Combine(_root, "bad");
         Assert.Throws<InvalidDataException>(() => new DynamicsTrainer(other, tokB, Data(other).Train, val, new RunOptions(bad, false, InitFrom: runA)).Run());

@@ -19,7 +19,7 @@ public static class TrainCommands
             "  and checkpoints under RUN/checkpoints (resume with --resume RUN, bit-identical to an uninterrupted run).\n" +
             "  --config    a name in configs/ or a JSON path (default small)\n" +
             "  --set       override one config key, e.g. --set train_tokenizer.steps=500 (repeatable)\n" +
-            "  --init      start from the weights of RUN0's latest checkpoint (same model sections) instead of seeded\n" +
+            "  --init      start from the weights of RUN0's latest checkpoint (same architecture) instead of seeded\n" +
             "              ones, with a fresh optimiser, schedule and data order: fine-tuning on other video\n" +
             "  --threads   kernel threads (default: all cores)",
             argv => Run(argv, stage: "tokenizer")));
@@ -32,8 +32,9 @@ public static class TrainCommands
             "  Validation: LAM reconstruction PSNR, masked-token accuracy, PSNR of generated frames, Δ PSNR, and\n" +
             "  (for a world's dataset) how well latent actions recover the true ones (NMI). The run folder holds\n" +
             "  all three models: `genie play --run RUN` plays it.\n" +
-            "  --init      start the latent action and dynamics models from RUN0's latest checkpoint (a dynamics run with\n" +
-            "              the same model sections; the tokenizer stays --tokenizer's), with a fresh optimiser, schedule\n" +
+            "  --init      start the latent action and dynamics models from RUN0's latest checkpoint (a dynamics run of\n" +
+            "              the same architecture; training options such as masking may differ; the tokenizer stays\n" +
+            "              --tokenizer's), with a fresh optimiser, schedule\n" +
             "              and data order: fine-tuning a trained world on other video of the same look",
             argv => Run(argv, stage: "dynamics")));
 

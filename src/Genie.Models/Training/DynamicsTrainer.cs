@@ -50,8 +50,8 @@ public sealed class DynamicsTrainer : Trainer
     /// <summary>The LAM and the dynamics model only: the frozen tokenizer stays the one of the run's --tokenizer.</summary>
     protected override void LoadInitWeights(IReadOnlyDictionary<string, (int[] Shape, float[] Data)> weights)
     {
-        Genie.Lam.LoadWeights(weights, "lam.");
-        Genie.Dynamics.LoadWeights(weights, "dynamics.");
+        LoadExactly(Genie.Lam, weights, "lam.");
+        LoadExactly(Genie.Dynamics, weights, "dynamics.");
     }
 
     /// <inheritdoc />

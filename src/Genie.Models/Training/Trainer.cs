@@ -23,8 +23,8 @@ public readonly record struct TrainProgress(int Step, int Total, double Loss, do
 /// <param name="RunDir">The run folder.</param>
 /// <param name="Resume">Continue from the run's latest checkpoint instead of starting fresh.</param>
 /// <param name="Progress">Called after every step (may be null).</param>
-/// <param name="InitFrom">A new run only: start from the model weights of this run's latest checkpoint (same stage
-/// and model sections) instead of seeded ones; the optimiser, schedule, data order and step count start fresh, as
+/// <param name="InitFrom">A new run only: start from the model weights of this run's latest checkpoint (same stage;
+/// every weight of this run's model there with its shape) instead of seeded ones; the optimiser, schedule, data order and step count start fresh, as
 /// for fine-tuning a trained world on other video.</param>
 public sealed record RunOptions(string RunDir, bool Resume, Action<TrainProgress>? Progress = null, string? InitFrom = null);
 
@@ -193,10 +193,11 @@ public abstract class Trainer
     private void LoadInitialWeights(string run)
     {
         var ckpt = Checkpoint.RequireLatest(run);
-        var (config, weights) = Checkpoint.LoadModel(Path.Combine(ckpt, "model.safetensors"), Stage);
-        if (config with { TrainTokenizer = Config.TrainTokenizer, TrainDynamics = Config.TrainDynamics, Name = Config.Name } != Config)
-            throw new InvalidDataException($"{ckpt} was trained with a different model config than this run's; --init needs the same model sections (only the train_* sections may differ)");
-        LoadInitWeights(weights);
+        var (_, weights) = Checkpoint.LoadModel(Path.Combine(ckpt, "model.safetensors"), Stage);
+        // Settings that do not change the weights (masking, loss weights, self-forcing, sampling) may differ from the
+        // init run's; every weight must be there with its shape, else loading names the first that is not.
+        try { LoadInitWeights(weights); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"--init {run}: its weights do not fit this run's model config: {e.Message}"); }
         // Trained codes count as used at step 0: a fresh quantiser re-seeds never-used codes at once, which would
         // throw away trained codes that the first batch happens not to pick.
         foreach (var q in Quantizers.Values) Array.Fill(q.LastUsed, 0L);
@@ -204,7 +205,19 @@ public abstract class Trainer
     }
 
     /// <summary>Takes the trainable models' weights from an <c>--init</c> checkpoint of this stage (all of them by default).</summary>
-    protected virtual void LoadInitWeights(IReadOnlyDictionary<string, (int[] Shape, float[] Data)> weights) => Model.LoadWeights(weights);
+    protected virtual void LoadInitWeights(IReadOnlyDictionary<string, (int[] Shape, float[] Data)> weights) => LoadExactly(Model, weights, "");
+
+    /// <summary>
+    /// Loads the weights under <paramref name="prefix"/> into <paramref name="module"/>, refusing a checkpoint that
+    /// lacks one of its weights, has one of another shape, or has more under the prefix (a deeper model, say).
+    /// </summary>
+    protected static void LoadExactly(Module module, IReadOnlyDictionary<string, (int[] Shape, float[] Data)> weights, string prefix)
+    {
+        var names = module.NamedParameters(prefix).Select(p => p.Name).ToHashSet();
+        if (weights.Keys.FirstOrDefault(k => k.StartsWith(prefix, StringComparison.Ordinal) && !names.Contains(k)) is { } extra)
+            throw new InvalidDataException($"the checkpoint has weight '{extra}', which this model does not (another architecture?)");
+        module.LoadWeights(weights, prefix);
+    }
 
     private string? _initFrom;
 
