@@ -23,8 +23,9 @@ namespace Genie.Play;
 /// every call). Several worlds may play on different threads at once when they share one loaded model
 /// (<see cref="Share"/>): the weights are only read while playing, each world has its own caches and sampler, and the
 /// engine's scratch state is per thread. They do not run faster together: the engine's kernels already use every core
-/// (<c>Genie.Engine.Parallel.Workers.ThreadCount</c>, a process-wide setting) and run one at a time, so a second
-/// thread's kernels wait their turn. The play server therefore queues all inference through one gate.</para>
+/// (<c>Genie.Engine.Parallel.Workers.ThreadCount</c>, a process-wide setting) and a kernel split over the workers holds
+/// the pool, so another thread's kernels wait their turn. The play server therefore queues all inference through one
+/// gate.</para>
 /// <para><b>Determinism.</b> The frames depend only on the model, the prompt, the seed, the MaskGIT steps, the
 /// temperature and the actions, not on the thread count: <see cref="Reset"/> and the same actions give the same frames,
 /// and so does a new world started with the same prompt and seed.</para>
@@ -106,7 +107,7 @@ public sealed class GenieWorld : IDisposable
         get => _steps;
         set
         {
-            if (value < 1) throw new ArgumentOutOfRangeException(nameof(Steps), value, "MaskGIT steps must be at least 1");
+            if (value < 1) throw new ArgumentOutOfRangeException(nameof(Steps), $"MaskGIT steps must be at least 1, got {value}");
             _steps = value;
             if (_session is not null) _session.Steps = value;
         }
@@ -118,7 +119,7 @@ public sealed class GenieWorld : IDisposable
         get => _temperature;
         set
         {
-            if (!(value >= 0) || float.IsInfinity(value)) throw new ArgumentOutOfRangeException(nameof(Temperature), value, "the temperature must be a finite number ≥ 0");
+            if (!(value >= 0) || float.IsInfinity(value)) throw new ArgumentOutOfRangeException(nameof(Temperature), $"the temperature must be a finite number ≥ 0, got {value}");
             _temperature = value;
             if (_session is not null) _session.Temperature = value;
         }
@@ -174,7 +175,7 @@ public sealed class GenieWorld : IDisposable
     {
         var session = Session();
         if ((uint)action >= (uint)ActionCount)
-            throw new ArgumentOutOfRangeException(nameof(action), action, $"action {action} does not exist; this model has actions 0..{ActionCount - 1}");
+            throw new ArgumentOutOfRangeException(nameof(action), $"action {action} does not exist; this model has actions 0..{ActionCount - 1}");
         using var _ = Tape.NoGrad();
         using var scope = new TensorScope();
         return (byte[])session.Step(action).Clone();
