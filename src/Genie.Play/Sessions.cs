@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Genie.Engine;
-using Genie.Engine.Autograd;
 using Genie.Models;
 using Genie.Worlds.Platformer;
 
@@ -87,76 +86,57 @@ public abstract class PlaySession : IDisposable
         Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }
 
-/// <summary>A rollout of the learned world model: the cached, interactive <see cref="GenieSession"/>.</summary>
+/// <summary>A rollout of the learned world model: a <see cref="GenieWorld"/> (the cached, interactive sampler).</summary>
 public sealed class GenieWorldSession : PlaySession
 {
-    private readonly GenieSession _session;
-    private readonly GenieModel _model;
-    private readonly ulong _seed;
+    private readonly GenieWorld _world;
 
     /// <summary>Encodes the prompt (H, W, 3 at the model's size) and starts the rollout. Runs inference: call it under the inference gate.</summary>
     public GenieWorldSession(GenieModel model, ActionMap actions, byte[] prompt, ulong seed, int? steps, float? temperature)
     {
-        _model = model;
-        ActionMap = actions;
-        _seed = seed;
         if (steps is < 1 or > 100) throw new PlayException(400, $"steps must be in 1..100, got {steps}");
         if (temperature is < 0 or > 10 || (temperature is { } t && float.IsNaN(t))) throw new PlayException(400, $"temperature must be in 0..10, got {temperature}");
-        using (Tape.NoGrad())
-            _session = new GenieSession(model, prompt, seed, steps, temperature);
+        _world = new GenieWorld(model, actions);
+        if (steps is { } s) _world.Steps = s;
+        if (temperature is { } tau) _world.Temperature = tau;
+        _world.Start(prompt, model.Config.Width, model.Config.Height, seed);
     }
 
     /// <inheritdoc/>
     public override string Mode => "genie";
     /// <inheritdoc/>
-    public override int Width => _model.Config.Width;
+    public override int Width => _world.Width;
     /// <inheritdoc/>
-    public override int Height => _model.Config.Height;
+    public override int Height => _world.Height;
     /// <inheritdoc/>
-    public override IReadOnlyList<byte[]> Frames => _session.Frames;
+    public override IReadOnlyList<byte[]> Frames => _world.Frames;
     /// <inheritdoc/>
-    public override IReadOnlyList<int> Actions => _session.Actions;
+    public override IReadOnlyList<int> Actions => _world.Actions;
     /// <inheritdoc/>
-    public override ActionMap ActionMap { get; }
+    public override ActionMap ActionMap => _world.ActionMap;
     /// <inheritdoc/>
     public override IReadOnlyDictionary<string, object> Settings => new Dictionary<string, object>
     {
-        ["seed"] = _seed, ["steps"] = _session.Steps, ["temperature"] = _session.Temperature,
+        ["seed"] = _world.Seed, ["steps"] = _world.Steps, ["temperature"] = _world.Temperature,
     };
 
     /// <inheritdoc/>
-    protected override byte[] StepCore(int action)
-    {
-        using var _ = Tape.NoGrad();
-        return _session.Step(action);
-    }
+    protected override byte[] StepCore(int action) => _world.Step(action);
 
     /// <inheritdoc/>
-    public override void StepBack()
-    {
-        using var _ = Tape.NoGrad();
-        _session.StepBack();
-    }
+    public override void StepBack() => _world.StepBack();
 
     /// <inheritdoc/>
-    public override void Reset()
-    {
-        using var _ = Tape.NoGrad();
-        _session.Reset();
-    }
+    public override void Reset() => _world.Reset();
 
     /// <inheritdoc/>
-    public override bool NeedsPrepare => _session.NeedsSlide;
+    public override bool NeedsPrepare => _world.NeedsPrepare;
 
     /// <inheritdoc/>
-    public override void Prepare()
-    {
-        using var _ = Tape.NoGrad();
-        _session.Prepare();
-    }
+    public override void Prepare() => _world.Prepare();
 
     /// <inheritdoc/>
-    protected override void DisposeCore() => _session.Dispose();
+    protected override void DisposeCore() => _world.Dispose();
 }
 
 /// <summary>The real platformer world, for comparison: the same page, its true actions.</summary>

@@ -45,7 +45,7 @@ public static class PlayCommands
             "  Prompts the world model with IMG (PNG, JPEG, WebP, GIF or BMP, any size: fitted to the model's frame) and\n" +
             "  takes the latent actions in order (`2*5` repeats action 2 five times). Writes an animated GIF, an MP4 (needs\n" +
             "  ffmpeg), or a folder of PNGs (DIR/frame_00000.png = the prompt's reconstruction, then one per action).\n" +
-            "  Uses the cached interactive sampler (GenieSession), the same as the play page.\n" +
+            "  Plays through GenieWorld (the library API; the cached interactive sampler), as the play page does.\n" +
             "  --prompt   the image, or sample:N for the N-th sample prompt of the play page\n" +
             "  --run      as for `genie play` (default models/small)\n" +
             "  --seed     sampling seed (default 0): the same seed and actions give the same frames\n" +
@@ -95,6 +95,7 @@ public static class PlayCommands
         Workers.ThreadCount = threads;
 
         GenieModel? model = null;
+        ActionMap? latentActions = null;
         string description = "", runDir = "";
         if (randomInit is not null)
         {
@@ -111,7 +112,7 @@ public static class PlayCommands
             }
             runDir = resolved;
             Console.Error.WriteLine($"loading {runDir} …");
-            model = GenieModel.Load(runDir);
+            using (var loaded = GenieWorld.Load(runDir)) (model, latentActions) = (loaded.Model, loaded.ActionMap);
             description = $"{Path.GetFileName(Path.GetFullPath(runDir).TrimEnd('/'))} ({Path.GetFileName(Checkpoint.RequireLatest(runDir))}, {model.ParameterCount() / 1e6:0.#}M parameters)";
         }
         var difficulty = difficultyText is not null ? WorldCommands.ParseDifficulty(difficultyText)
@@ -123,7 +124,7 @@ public static class PlayCommands
             Model = model,
             ModelDescription = description,
             Samples = samples,
-            LatentActions = model is null ? null : ActionMap.ForLatent(model.NumActions, runDir == "" ? null : runDir),
+            LatentActions = latentActions ?? (model is null ? null : ActionMap.ForLatent(model.NumActions, null)),
         };
         var options = new PlayOptions
         {
@@ -197,25 +198,23 @@ public static class PlayCommands
 
         var resolved = ModelLocator.Resolve(run, out var searched);
         if (resolved is null) { Console.Error.WriteLine("genie rollout: " + ModelLocator.MissingMessage(searched, offerWorldOnly: false)); return 1; }
-        var model = GenieModel.Load(resolved);
-        var actions = ParseActions(actionsText, model.NumActions);
-        var cfg = model.Config;
+        using var world = GenieWorld.Load(resolved);
+        var cfg = world.Model.Config;
+        var actions = ParseActions(actionsText, world.ActionCount);
         var promptFrame = LoadPrompt(prompt, resolved, cfg, fit);
+        if (steps is { } s) world.Steps = s;
+        if (temperature is { } t) world.Temperature = t;
 
         var clock = Stopwatch.StartNew();
-        IReadOnlyList<byte[]> frames;
-        using (Tape.NoGrad())
-        using (var session = new GenieSession(model, promptFrame, (ulong)seed, steps, temperature))
+        world.Start(promptFrame, cfg.Width, cfg.Height, (ulong)seed);
+        var bar = new ProgressBar("rollout", actions.Length, "frames");
+        for (int i = 0; i < actions.Length; i++)
         {
-            var bar = new ProgressBar("rollout", actions.Length, "frames");
-            for (int i = 0; i < actions.Length; i++)
-            {
-                using (new TensorScope()) session.Step(actions[i]);
-                bar.Report(i + 1, i + 1);
-            }
-            bar.Done(actions.Length, actions.Length);
-            frames = session.Frames.ToList();
+            world.Step(actions[i]);
+            bar.Report(i + 1, i + 1);
         }
+        bar.Done(actions.Length, actions.Length);
+        var frames = world.Frames;
         double secs = clock.Elapsed.TotalSeconds;
         switch (kind)
         {
