@@ -166,4 +166,30 @@ public class CameraStepTests
         Assert.Throws<ArgumentException>(() => (smooth with { CameraStep = -1 }).Validate());
         Assert.Throws<ArgumentException>(() => (smooth with { Parallax = 2 }).Validate());
     }
+
+    [Fact]
+    public void AnimatePerFrame_AdvancesTheWalkCycleOncePerRecordedFrame()
+    {
+        // A running player at the level's start, drawn at ticks 0..11 with 3 ticks per frame: frame-driven, the
+        // picture holds within a frame and the pose alternates from frame to frame.
+        static List<byte[]> Draw(bool perFrame)
+        {
+            var settings = new PlatformerSettings { Difficulty = Difficulty.Easy, TicksPerStep = 3, AnimatePerFrame = perFrame };
+            var renderer = new PlatformerRenderer(settings);
+            var level = LevelGenerator.Generate(3, Difficulty.Easy);
+            var player = new PlayerState { X = 2.5, Y = 1.6, Vx = 0.3, FacingRight = true, WasSupported = true };
+            return Enumerable.Range(0, 12).Select(tick => { var rgb = new byte[64 * 64 * 3]; renderer.Render(level, player, tick, rgb); return rgb; }).ToList();
+        }
+        var perFrame = Draw(true);
+        for (int f = 0; f < 4; f++)
+        {
+            Assert.Equal(perFrame[3 * f], perFrame[3 * f + 1]);
+            Assert.Equal(perFrame[3 * f], perFrame[3 * f + 2]);
+            if (f > 0) Assert.NotEqual(perFrame[3 * f - 3], perFrame[3 * f]);          // a new pose every frame
+            if (f > 1) Assert.Equal(perFrame[3 * f - 6], perFrame[3 * f]);             // two poses, alternating
+        }
+        // Tick-driven, the picture changes between ticks inside a frame (what a frame shows depends on the tick).
+        var perTick = Draw(false);
+        Assert.Contains(Enumerable.Range(0, 11), t => (t + 1) % 3 != 0 && !perTick[t].SequenceEqual(perTick[t + 1]));
+    }
 }

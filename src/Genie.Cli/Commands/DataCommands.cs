@@ -26,7 +26,8 @@ public static class DataCommands
         commands.Add(new Command("data make", "generate a dataset of gameplay video with true actions from a world",
             "usage: genie data make --episodes N --out DIR [--world platformer] [--agent random|explorer|expert] [--difficulty easy|hard]\n" +
             "                       [--size WxH] [--seed S] [--max-steps N] [--ticks-per-frame K] [--val-fraction F] [--fps F]\n" +
-            "                       [--view-tiles N] [--camera-step PX] [--parallax P] [--hold MIN-MAX] [--threads N] [--overwrite]\n" +
+            "                       [--view-tiles N] [--camera-step PX] [--parallax P] [--animate-per-frame] [--hold MIN-MAX]\n" +
+            "                       [--threads N] [--overwrite]\n" +
             "  Plays N episodes (one level each) and writes DIR/manifest.json and DIR/episodes/NNNNNN.{frames,actions}.npy.\n" +
             "  Deterministic for a seed, whatever the thread count. Episode i plays a level seed drawn from (S, i).\n" +
             "  --agent         random (default; sticky actions held 2-8 steps), explorer (holds a direction 10-30 steps,\n" +
@@ -42,6 +43,9 @@ public static class DataCommands
             "  --camera-step  move the camera only in whole steps of this many pixels (default 0: follow smoothly); with\n" +
             "                 --view-tiles = width / step, tiles line up with a step-pixel grid in every frame\n" +
             "  --parallax     scale of the background layers' parallax, 0..1 (default 1; 0: background fixed to the screen)\n" +
+            "  --animate-per-frame  animations (walk cycle, lava, saws, coin) advance one phase per recorded frame instead\n" +
+            "                 of per tick, so the next frame's pose follows from the frame and latent actions need not\n" +
+            "                 encode it\n" +
             "  --val-fraction  share of episodes held out for validation (default 0.05)\n" +
             "  --fps           frame rate recorded in the manifest (default 10; the world ticks once per frame)\n" +
             "  --overwrite     replace DIR if it exists (otherwise an existing DIR is an error)",
@@ -77,7 +81,7 @@ public static class DataCommands
 
     private static int MakeCommand(string[] argv)
     {
-        var a = new Args(argv, "overwrite");
+        var a = new Args(argv, "overwrite", "animate-per-frame");
         string world = a.Get("world", "platformer")!;
         a.Require("episodes");
         int episodes = WorldCommands.Positive(a, "episodes", 0);
@@ -97,6 +101,7 @@ public static class DataCommands
         double fps = a.Double("fps", 10);
         int threads = WorldCommands.Positive(a, "threads", Environment.ProcessorCount);
         bool overwrite = a.Flag("overwrite");
+        bool animatePerFrame = a.Flag("animate-per-frame");
         a.RejectUnknown();
         if (world != "platformer") throw new UsageException($"unknown world '{world}' (available: platformer)");
         if (!(valFraction >= 0 && valFraction < 1)) throw new UsageException($"--val-fraction must be in [0, 1), got {valFraction}");
@@ -105,7 +110,7 @@ public static class DataCommands
         var settings = new PlatformerSettings
         {
             Width = w, Height = h, Difficulty = difficulty, MaxSteps = maxSteps, TicksPerStep = ticksPerFrame,
-            ViewTiles = viewTiles, CameraStep = cameraStep, Parallax = parallax,
+            ViewTiles = viewTiles, CameraStep = cameraStep, Parallax = parallax, AnimatePerFrame = animatePerFrame,
         };
         try { settings.Validate(); } catch (ArgumentException e) { throw new UsageException(e.Message); }
         var details = new JsonObject

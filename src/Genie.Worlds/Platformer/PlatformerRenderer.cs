@@ -18,6 +18,8 @@ public sealed class PlatformerRenderer
     private readonly int _w, _h, _ss, _sw, _sh;
     private readonly double _scale; // samples per tile
     private readonly double _cameraStep; // camera step in tiles (0: smooth)
+    private readonly int _ticksPerStep;   // ticks per recorded frame
+    private readonly bool _animatePerFrame;
     private readonly double _parallax;
     private readonly int[] _samples;
     private readonly int[] _colTile, _colU, _rowTile, _rowV, _runStart;
@@ -35,6 +37,8 @@ public sealed class PlatformerRenderer
         _sw = _w * _ss; _sh = _h * _ss;
         _scale = _sw / settings.ViewTiles;
         _cameraStep = settings.CameraStep * settings.ViewTiles / _w;
+        _ticksPerStep = settings.TicksPerStep;
+        _animatePerFrame = settings.AnimatePerFrame;
         _parallax = settings.Parallax;
         _samples = new int[_sw * _sh];
         _colTile = new int[_sw]; _colU = new int[_sw]; _runStart = new int[_sw + 1];
@@ -74,8 +78,12 @@ public sealed class PlatformerRenderer
         int lw = level.Width, lh = level.Height;
         int g = level.GroundTheme;
         int[] groundTop = Art.GroundTop[g], groundMid = Art.GroundMid[g];
-        int[] lavaTop = Art.LavaTop[(tick / 4) & 3], lavaMid = Art.LavaMid[(tick / 4) & 3];
-        int[] saw = Art.Saw[tick & 1], coin = Art.Coin[(tick / 2) & 7], crate = Art.Crate;
+        // Animation phases: from the tick (CoinRun), or one phase per recorded frame (AnimatePerFrame).
+        int frame = tick / _ticksPerStep;
+        int lavaPhase = _animatePerFrame ? frame & 3 : (tick / 4) & 3, sawPhase = _animatePerFrame ? frame & 1 : tick & 1;
+        int coinPhase = _animatePerFrame ? frame & 7 : (tick / 2) & 7, walkPhase = _animatePerFrame ? frame & 1 : (tick / 5) & 1;
+        int[] lavaTop = Art.LavaTop[lavaPhase], lavaMid = Art.LavaMid[lavaPhase];
+        int[] saw = Art.Saw[sawPhase], coin = Art.Coin[coinPhase], crate = Art.Crate;
         // Columns come in runs that share a tile column (about ViewTiles runs per row): pick each run's texture
         // once, then the inner loop is one texel load per sample.
         int runs = 0;
@@ -118,9 +126,9 @@ public sealed class PlatformerRenderer
         {
             double ex = e.XAt(tick);
             if (Math.Abs(ex - camX) > _sw / _scale) continue;
-            DrawSprite(eArt[(tick / 5) & 1], Art.EnemyW, Art.EnemyH, ex - 0.5, e.Y + 0.875, 1.0, 0.875, !e.FacesRightAt(tick), camX, camY);
+            DrawSprite(eArt[walkPhase], Art.EnemyW, Art.EnemyH, ex - 0.5, e.Y + 0.875, 1.0, 0.875, !e.FacesRightAt(tick), camX, camY);
         }
-        int pose = !player.WasSupported ? 3 : Math.Abs(player.Vx) > 0.01 ? 1 + ((tick / 5) & 1) : 0;
+        int pose = !player.WasSupported ? 3 : Math.Abs(player.Vx) > 0.01 ? 1 + walkPhase : 0;
         // The sprite is drawn a little larger than the hit box (as CoinRun's is), so the player reads at 64×64.
         DrawSprite(Art.Player[level.PlayerTheme][pose], Art.PlayerW, Art.PlayerH, player.X - 0.625, player.Bottom + 1.875, 1.25, 1.875,
             !player.FacingRight, camX, camY);

@@ -45,6 +45,15 @@ public sealed record PlatformerSettings
     /// action's effect on the next frame larger and easier to learn from video. The time limit counts steps.
     /// </summary>
     public int TicksPerStep { get; init; } = 1;
+    /// <summary>
+    /// What drives the animations (the player's walk cycle, lava, saws, the coin's spin, walking enemies): false
+    /// (default) the physics tick, as CoinRun; true the recorded frame, each animation advancing one phase per frame.
+    /// With several ticks per frame the tick-driven cycles advance by uneven amounts from frame to frame, so the next
+    /// frame's pose cannot be told from the current one; a latent action model then spends actions on animation
+    /// phases (running right becomes two latents, one per step of the walk cycle). Frame-driven, every animation's
+    /// next phase follows from the frame, and only the player's motion is left for the actions.
+    /// </summary>
+    public bool AnimatePerFrame { get; init; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad field.</summary>
     public void Validate()
