@@ -164,7 +164,7 @@ public static class DataCommands
         var sceneOption = Opt.Double("--scene-threshold", 0.5, "colour-histogram change that counts as a cut, 0..1 (0 = never cut)");
         var valOption = Opt.Double("--val-fraction", 0.05, "share of episodes held out for validation, [0, 1)");
         var seedOption = Opt.Int("--seed", 0, "seed of the validation split", min: 0);
-        var ffmpegOption = Opt.String("--ffmpeg", "ffmpeg", "the ffmpeg program (default: ffmpeg on the PATH)", "PATH");
+        var ffmpegOption = Opt.String("--ffmpeg", "ffmpeg", "the ffmpeg program (a bare name is looked up on the PATH)", "PATH");
         var overwriteOption = Opt.Flag("--overwrite", "replace DIR if it is an earlier dataset");
         var cmd = new Command("ingest",
             "turn your own videos into a dataset (frames only) with ffmpeg\n" +
