@@ -104,7 +104,7 @@ void PrintHelp()
         }
     }
     List(root, "");
-    Console.WriteLine("\nRun 'genie COMMAND --help' for a command's options (docs/cli.md: shell completion).");
+    Console.WriteLine("\nRun 'genie COMMAND --help' for a command's options; README.md, \"The command line\", sets up tab completion.");
 }
 
 // A command's description starts with its one-line summary.
