@@ -1,71 +1,77 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 using Genie.Cli;
 using Genie.Cli.Commands;
 
-// The `genie` program: routes the first words of the command line to a command. Each area registers
-// its commands in its own file under Commands/.
-var commands = new List<Command>();
-BenchCommands.Register(commands);
-WorldCommands.Register(commands);
-DataCommands.Register(commands);
-TrainCommands.Register(commands);
-EvalCommands.Register(commands);
-PlayCommands.Register(commands);
+// The `genie` program. Every command and its options are declared once with System.CommandLine (each area in its
+// own file under Commands/), which gives --help, the errors for unknown or malformed options, and shell completion
+// ([suggest] directive). Whatever goes wrong ends below in one error path.
+var root = new RootCommand("genie — Genie world models in C#");
+BenchCommands.Register(root);
+WorldCommands.Register(root);
+DataCommands.Register(root);
+TrainCommands.Register(root);
+EvalCommands.Register(root);
+PlayCommands.Register(root);
 
 return Run(args);
 
 int Run(string[] argv)
 {
-    if (argv.Length == 0 || argv[0] is "-h" or "--help" or "help")
+    if (argv.Length == 0 || argv is ["-h" or "--help" or "help"])
     {
         PrintHelp();
         return argv.Length == 0 ? 1 : 0;
     }
-    // Longest match on the command words.
-    var match = commands
-        .Where(c => c.Words.Split(' ') is var w && w.Length <= argv.Length && w.SequenceEqual(argv.Take(w.Length)))
-        .OrderByDescending(c => c.Words.Split(' ').Length)
-        .FirstOrDefault();
-    if (match is null)
+    // No response files: an argument starting with @ is a file name, as before.
+    var parse = root.Parse(argv, new ParserConfiguration { ResponseFileTokenReplacer = null });
+    string words = CommandText.Words(parse);
+    string name = words == "" ? "genie" : "genie " + words;
+    if (parse.Action is ParseErrorAction)
     {
-        Console.Error.WriteLine($"genie: unknown command '{string.Join(' ', argv.TakeWhile(a => !a.StartsWith('-')))}'");
-        PrintHelp();
+        // One line, as every other error: the first thing wrong (a mistyped word before a missing one), and where the
+        // options are listed.
+        var command = parse.CommandResult.Command;
+        var unmatched = parse.UnmatchedTokens.FirstOrDefault();
+        string message = unmatched is not null && command.Subcommands.Count > 0 ? $"unknown command '{unmatched}'"
+            : unmatched is not null ? (unmatched.StartsWith('-') ? $"unknown option {unmatched}" : $"unexpected argument '{unmatched}'")
+            : command.Subcommands.Count > 0 && command.Action is null ? $"give a command: {string.Join(", ", command.Subcommands.Select(c => c.Name))}"
+            : parse.Errors[0].Message.TrimEnd('.');
+        Console.Error.WriteLine($"{name}: {message}; run '{name} --help' for the {(command.Subcommands.Count > 0 ? "commands" : "options")}");
         return 1;
     }
-    var rest = argv.Skip(match.Words.Split(' ').Length).ToArray();
-    if (rest.Contains("--help") || rest.Contains("-h"))
-    {
-        Console.WriteLine(match.Usage);
-        return 0;
-    }
+    // Commands stop themselves on Ctrl+C (cleaning up what they write); System.CommandLine must not kill them.
+    var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+    if (parse.Action is HelpAction help) help.MaxWidth = Math.Clamp(Console.IsOutputRedirected ? 120 : Console.WindowWidth, 60, 120);
     try
     {
-        return match.Run(rest);
+        return parse.Invoke(invocation);
     }
     catch (Exception thrown)
     {
         // The one error path of every command: a line saying what went wrong, never a stack trace (set
-        // GENIE_DEBUG=1 to see one). Exit 1 for bad input or environment (usage too, with the usage text); 130: interrupted.
+        // GENIE_DEBUG=1 to see one). Exit 1 for bad input or environment; 130: interrupted.
         var e = Unwrap(thrown);
         if (Environment.GetEnvironmentVariable("GENIE_DEBUG") == "1") Console.Error.WriteLine(thrown);
         switch (e)
         {
             case UsageException:
-                Console.Error.WriteLine($"genie {match.Words}: {e.Message}");
-                Console.Error.WriteLine(match.Usage);
+                Console.Error.WriteLine($"{name}: {e.Message}; run '{name} --help' for the options");
                 return 1;
             case OperationCanceledException:
-                Console.Error.WriteLine($"genie {match.Words}: interrupted");
+                Console.Error.WriteLine($"{name}: interrupted");
                 return 130;
             case FileNotFoundException or DirectoryNotFoundException or InvalidDataException or IOException or ArgumentException
                 or UnauthorizedAccessException or NotSupportedException or Genie.Models.Training.TrainingDivergedException
                 or System.Text.Json.JsonException or FormatException:
-                Console.Error.WriteLine($"genie {match.Words}: error: {e.Message}");
+                Console.Error.WriteLine($"{name}: error: {e.Message}");
                 return 1;
             case OutOfMemoryException or InsufficientExecutionStackException:
-                Console.Error.WriteLine($"genie {match.Words}: error: out of memory ({e.Message}); try a smaller batch, clip or model");
+                Console.Error.WriteLine($"{name}: error: out of memory ({e.Message}); try a smaller batch, clip or model");
                 return 1;
             default:
-                Console.Error.WriteLine($"genie {match.Words}: internal error ({e.GetType().Name}): {e.Message}. " +
+                Console.Error.WriteLine($"{name}: internal error ({e.GetType().Name}): {e.Message}. " +
                                         "This is a bug; please report it with the command line (GENIE_DEBUG=1 shows where it happened)");
                 return 1;
         }
@@ -84,9 +90,22 @@ static Exception Unwrap(Exception e)
     }
 }
 
+// `genie --help`: every command by its full words (bench kernels, data make, ...), with its one-line summary.
 void PrintHelp()
 {
-    Console.WriteLine("genie — Genie world models in C#\n\nCommands:");
-    foreach (var c in commands) Console.WriteLine($"  {c.Words,-22} {c.Summary}");
-    Console.WriteLine("\nRun 'genie COMMAND --help' for a command's options.");
+    Console.WriteLine($"{root.Description}\n\nCommands:");
+    void List(Command c, string prefix)
+    {
+        foreach (var sub in c.Subcommands)
+        {
+            string w = prefix == "" ? sub.Name : prefix + " " + sub.Name;
+            if (sub.Action is not null) Console.WriteLine($"  {w,-22} {Summary(sub)}");
+            List(sub, w);
+        }
+    }
+    List(root, "");
+    Console.WriteLine("\nRun 'genie COMMAND --help' for a command's options; README.md, \"The command line\", sets up tab completion.");
 }
+
+// A command's description starts with its one-line summary.
+static string Summary(Command c) => (c.Description ?? "").Split('\n')[0];

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -20,98 +21,79 @@ public static class DataCommands
         throw new UsageException($"--hold must be MIN-MAX steps with 1 ≤ MIN ≤ MAX (e.g. 10-30), got '{text}'");
     }
 
-    /// <summary>Adds this area's commands to <paramref name="commands"/>.</summary>
-    public static void Register(List<Command> commands)
+    /// <summary>Adds this area's commands to <paramref name="root"/>.</summary>
+    public static void Register(RootCommand root)
     {
-        commands.Add(new Command("data make", "generate a dataset of gameplay video with true actions from a world",
-            "usage: genie data make --episodes N --out DIR [--world platformer] [--agent random|explorer|expert] [--difficulty easy|hard]\n" +
-            "                       [--size WxH] [--seed S] [--max-steps N] [--ticks-per-frame K] [--val-fraction F] [--fps F]\n" +
-            "                       [--view-tiles N] [--camera-step PX] [--parallax P] [--animate-per-frame] [--hold MIN-MAX]\n" +
-            "                       [--threads N] [--overwrite]\n" +
-            "  Plays N episodes (one level each) and writes DIR/manifest.json and DIR/episodes/NNNNNN.{frames,actions}.npy.\n" +
-            "  Deterministic for a seed, whatever the thread count. Episode i plays a level seed drawn from (S, i).\n" +
-            "  --agent         random (default; sticky actions held 2-8 steps), explorer (holds a direction 10-30 steps,\n" +
-            "                  jumps when blocked and now and then: a held button keeps the player moving) or expert\n" +
-            "                  (plans with the world's physics)\n" +
-            "  --hold          steps the random agent holds each action, or the explorer each direction, MIN-MAX (default\n" +
-            "                  2-8 and 10-30); long holds give video in which a button stays down, as a player holds one\n" +
-            "  --difficulty    hard (default: enemies, varied themes, like the paper's CoinRun data) or easy\n" +
-            "  --size          frame size (default 64x64)\n" +
-            "  --max-steps     step limit per episode (default 1000)\n" +
-            "  --ticks-per-frame  action repeat: world ticks per recorded frame, one action held for all (default 1)\n" +
-            "  --view-tiles   tiles visible across the frame (default 13, as CoinRun)\n" +
-            "  --camera-step  move the camera only in whole steps of this many pixels (default 0: follow smoothly); with\n" +
-            "                 --view-tiles = width / step, tiles line up with a step-pixel grid in every frame\n" +
-            "  --parallax     scale of the background layers' parallax, 0..1 (default 1; 0: background fixed to the screen)\n" +
-            "  --animate-per-frame  animations (walk cycle, lava, saws, coin) advance one phase per recorded frame instead\n" +
-            "                 of per tick, so the next frame's pose follows from the frame and latent actions need not\n" +
-            "                 encode it\n" +
-            "  --val-fraction  share of episodes held out for validation (default 0.05)\n" +
-            "  --fps           frame rate recorded in the manifest (default 10; the world ticks once per frame)\n" +
-            "  --overwrite     replace DIR if it exists (otherwise an existing DIR is an error)",
-            MakeCommand));
-
-        commands.Add(new Command("data ingest", "turn your own videos into a dataset (frames only) with ffmpeg",
-            "usage: genie data ingest VIDEO_OR_DIR... --out DIR [--fps 10] [--size 64x64] [--fit crop|letterbox|stretch]\n" +
-            "                         [--max-frames 1000] [--min-frames 16] [--scene-threshold 0.5] [--val-fraction 0.05]\n" +
-            "                         [--seed S] [--ffmpeg PATH] [--overwrite]\n" +
-            "  Decodes each file with ffmpeg (directories are searched for video files), resamples to --fps, resizes to\n" +
-            "  --size, cuts episodes at scene changes and every --max-frames frames, drops pieces shorter than\n" +
-            "  --min-frames, and writes the same format as `data make` without actions. A file that fails to decode is\n" +
-            "  reported and skipped. The dataset appears only when complete.\n" +
-            "  --fit              crop (default: fill the frame, cut the edges), letterbox (black bars) or stretch\n" +
-            "  --scene-threshold  colour-histogram change that counts as a cut, 0..1 (default 0.5; 0 = never cut)\n" +
-            "  --ffmpeg           the ffmpeg program (default: ffmpeg on the PATH)",
-            IngestCommand));
-
-        commands.Add(new Command("data info", "summarise a dataset",
-            "usage: genie data info DIR [--json]\n" +
-            "  Source, frame size, fps, episodes and frames per split, episode lengths, and (with actions) how often\n" +
-            "  each action occurs. --json prints the manifest without its episode list.",
-            InfoCommand));
-
-        commands.Add(new Command("data show", "write an episode of a dataset as a GIF or a PNG contact sheet",
-            "usage: genie data show DIR --out FILE.gif|FILE.png [--episode I] [--start T] [--frames N] [--scale K]\n" +
-            "  Episode I (default 0) from frame T (default 0), N frames (default: all, at most 400), enlarged K times\n" +
-            "  (default 4). A PNG sheet shows every 4th frame; a GIF plays at the dataset's fps.",
-            ShowCommand));
+        var data = new Command("data", "datasets: make them from the world, ingest your videos, inspect them");
+        root.Add(data);
+        data.Add(MakeCommand());
+        data.Add(IngestCommand());
+        data.Add(InfoCommand());
+        data.Add(ShowCommand());
     }
 
     // ------------------------------------------------------------------ make
 
-    private static int MakeCommand(string[] argv)
+    private static Command MakeCommand()
     {
-        var a = new Args(argv, "overwrite", "animate-per-frame");
-        string world = a.Get("world", "platformer")!;
-        a.Require("episodes");
-        int episodes = WorldCommands.Positive(a, "episodes", 0);
-        string outDir = a.Require("out");
-        string agentName = WorldCommands.ParseAgent(a.Get("agent"), "random");
-        (int Min, int Max)? hold = a.Get("hold") is { } holdText ? ParseHold(holdText) : null;
-        if (hold is not null && agentName == "expert") throw new UsageException("--hold sets how long the random and explorer agents hold their buttons; the expert plans its own");
-        var difficulty = WorldCommands.ParseDifficulty(a.Get("difficulty"));
-        var (w, h) = WorldCommands.ParseSize(a.Get("size"), (64, 64));
-        ulong seed = (ulong)WorldCommands.Positive(a, "seed", 0, 0);
-        int maxSteps = WorldCommands.Positive(a, "max-steps", 1000);
-        int ticksPerFrame = WorldCommands.Positive(a, "ticks-per-frame", 1);
-        double viewTiles = a.Double("view-tiles", 13);
-        int cameraStep = WorldCommands.Positive(a, "camera-step", 0, 0);
-        double parallax = a.Double("parallax", 1);
-        double valFraction = a.Double("val-fraction", 0.05);
-        double fps = a.Double("fps", 10);
-        int threads = WorldCommands.Positive(a, "threads", Environment.ProcessorCount);
-        bool overwrite = a.Flag("overwrite");
-        bool animatePerFrame = a.Flag("animate-per-frame");
-        a.RejectUnknown();
+        var episodesOption = Opt.OptionalInt("--episodes", "episodes to play, one level each", min: 1, required: true);
+        var outOption = Opt.Text("--out", "the dataset folder to write", "DIR", required: true);
+        var worldOption = Opt.String("--world", "platformer", "the world to play", "WORLD", "platformer");
+        var agentOption = WorldCommands.AgentOption("random",
+            "random (sticky actions held 2-8 steps), explorer (holds a direction 10-30 steps, jumps when blocked and now " +
+            "and then: a held button keeps the player moving) or expert (plans with the world's physics)");
+        var holdOption = Opt.Text("--hold", "steps the random agent holds each action, or the explorer each direction (default 2-8 and " +
+            "10-30); long holds give video in which a button stays down, as a player holds one", "MIN-MAX");
+        var difficultyOption = WorldCommands.DifficultyOption();
+        var sizeOption = WorldCommands.SizeOption();
+        var seedOption = Opt.Int("--seed", 0, "episode i plays a level seed drawn from (seed, i)", min: 0);
+        var maxStepsOption = Opt.Int("--max-steps", 1000, "step limit per episode", min: 1);
+        var ticksOption = Opt.Int("--ticks-per-frame", 1, "action repeat: world ticks per recorded frame, one action held for all", min: 1);
+        var viewTilesOption = Opt.Double("--view-tiles", 13, "tiles visible across the frame (13, as CoinRun)");
+        var cameraStepOption = Opt.Int("--camera-step", 0, "move the camera only in whole steps of this many pixels (0: follow smoothly); " +
+            "with --view-tiles = width / step, tiles line up with a step-pixel grid in every frame", min: 0);
+        var parallaxOption = Opt.Double("--parallax", 1, "scale of the background layers' parallax, 0..1 (0: background fixed to the screen)");
+        var animateOption = Opt.Flag("--animate-per-frame", "animations (walk cycle, lava, saws, coin) advance one phase per recorded frame " +
+            "instead of per tick, so the next frame's pose follows from the frame and latent actions need not encode it");
+        var valOption = Opt.Double("--val-fraction", 0.05, "share of episodes held out for validation, [0, 1)");
+        var fpsOption = Opt.Double("--fps", 10, "frame rate recorded in the manifest (the world ticks once per frame)");
+        var threadsOption = Opt.Threads(Environment.ProcessorCount);
+        var overwriteOption = Opt.Flag("--overwrite", "replace DIR if it exists (otherwise an existing DIR is an error)");
+        var cmd = new Command("make",
+            "generate a dataset of gameplay video with true actions from a world\n" +
+            "Plays N episodes (one level each) and writes DIR/manifest.json and DIR/episodes/NNNNNN.{frames,actions}.npy.\n" +
+            "Deterministic for a seed, whatever the thread count.")
+        {
+            episodesOption, outOption, worldOption, agentOption, holdOption, difficultyOption, sizeOption, seedOption, maxStepsOption, ticksOption,
+            viewTilesOption, cameraStepOption, parallaxOption, animateOption, valOption, fpsOption, threadsOption, overwriteOption,
+        };
+        cmd.SetAction(p =>
+        {
+            string agentName = WorldCommands.ParseAgent(p.GetValue(agentOption)!);
+            (int Min, int Max)? hold = p.GetValue(holdOption) is { } holdText ? ParseHold(holdText) : null;
+            if (hold is not null && agentName == "expert") throw new UsageException("--hold sets how long the random and explorer agents hold their buttons; the expert plans its own");
+            var (w, h) = WorldCommands.ParseSize(p.GetValue(sizeOption)!);
+            var settings = new PlatformerSettings
+            {
+                Width = w, Height = h, Difficulty = WorldCommands.ParseDifficulty(p.GetValue(difficultyOption)!), MaxSteps = p.GetValue(maxStepsOption),
+                TicksPerStep = p.GetValue(ticksOption), ViewTiles = p.GetValue(viewTilesOption), CameraStep = p.GetValue(cameraStepOption),
+                Parallax = p.GetValue(parallaxOption), AnimatePerFrame = p.GetValue(animateOption),
+            };
+            return Make(p.GetValue(worldOption)!, p.GetValue(episodesOption)!.Value, p.GetValue(outOption)!, agentName, hold, settings, (ulong)p.GetValue(seedOption),
+                p.GetValue(valOption), p.GetValue(fpsOption), p.GetValue(threadsOption), p.GetValue(overwriteOption), CommandText.Of(p));
+        });
+        return cmd;
+    }
+
+    private static int Make(string world, int episodes, string outDir, string agentName, (int Min, int Max)? hold, PlatformerSettings settings,
+        ulong seed, double valFraction, double fps, int threads, bool overwrite, string commandLine)
+    {
+        var difficulty = settings.Difficulty;
+        int w = settings.Width, h = settings.Height;
         if (world != "platformer") throw new UsageException($"unknown world '{world}' (available: platformer)");
         if (!(valFraction >= 0 && valFraction < 1)) throw new UsageException($"--val-fraction must be in [0, 1), got {valFraction}");
         if (!(fps > 0)) throw new UsageException($"--fps must be positive, got {fps}");
 
-        var settings = new PlatformerSettings
-        {
-            Width = w, Height = h, Difficulty = difficulty, MaxSteps = maxSteps, TicksPerStep = ticksPerFrame,
-            ViewTiles = viewTiles, CameraStep = cameraStep, Parallax = parallax, AnimatePerFrame = animatePerFrame,
-        };
         try { settings.Validate(); } catch (ArgumentException e) { throw new UsageException(e.Message); }
         var details = new JsonObject
         {
@@ -124,7 +106,7 @@ public static class DataCommands
                 Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
             }),
             ["episode_seeds"] = "episode i: level and agent seeds from Episodes.Seeds(seed, i)",
-            ["command"] = "genie data make " + string.Join(' ', argv),
+            ["command"] = commandLine,
         };
         using var writer = new DatasetWriter(outDir, new DatasetDescription
         {
@@ -172,22 +154,38 @@ public static class DataCommands
 
     // ------------------------------------------------------------------ ingest
 
-    private static int IngestCommand(string[] argv)
+    private static Command IngestCommand()
     {
-        var a = new Args(argv, "overwrite");
-        string outDir = a.Require("out");
-        double fps = a.Double("fps", 10);
-        var (w, h) = WorldCommands.ParseSize(a.Get("size"), (64, 64));
-        string fitText = a.Get("fit", "crop")!;
-        int maxFrames = WorldCommands.Positive(a, "max-frames", 1000);
-        int minFrames = WorldCommands.Positive(a, "min-frames", 16);
-        double scene = a.Double("scene-threshold", 0.5);
-        double valFraction = a.Double("val-fraction", 0.05);
-        ulong seed = (ulong)WorldCommands.Positive(a, "seed", 0, 0);
-        string ffmpeg = a.Get("ffmpeg", "ffmpeg")!;
-        bool overwrite = a.Flag("overwrite");
-        a.RejectUnknown();
-        if (a.Positional.Count == 0) throw new UsageException("give at least one video file or directory");
+        var inputs = new Argument<string[]>("VIDEO_OR_DIR") { Description = "video files, or directories searched for video files", Arity = ArgumentArity.ZeroOrMore };
+        var outOption = Opt.Text("--out", "the dataset folder to write", "DIR", required: true);
+        var fpsOption = Opt.Double("--fps", 10, "frame rate to resample to, (0, 240]");
+        var sizeOption = WorldCommands.SizeOption();
+        var fitOption = PlayCommands.FitOption("crop (fill the frame, cut the edges), letterbox (black bars) or stretch");
+        var maxFramesOption = Opt.Int("--max-frames", 1000, "cut episodes every this many frames", min: 1);
+        var minFramesOption = Opt.Int("--min-frames", 16, "drop pieces shorter than this", min: 1);
+        var sceneOption = Opt.Double("--scene-threshold", 0.5, "colour-histogram change that counts as a cut, 0..1 (0 = never cut)");
+        var valOption = Opt.Double("--val-fraction", 0.05, "share of episodes held out for validation, [0, 1)");
+        var seedOption = Opt.Int("--seed", 0, "seed of the validation split", min: 0);
+        var ffmpegOption = Opt.String("--ffmpeg", "ffmpeg", "the ffmpeg program (a bare name is looked up on the PATH)", "PATH");
+        var overwriteOption = Opt.Flag("--overwrite", "replace DIR if it is an earlier dataset");
+        var cmd = new Command("ingest",
+            "turn your own videos into a dataset (frames only) with ffmpeg\n" +
+            "Decodes each file with ffmpeg (directories are searched for video files), resamples to --fps, resizes to\n" +
+            "--size, cuts episodes at scene changes and every --max-frames frames, drops pieces shorter than\n" +
+            "--min-frames, and writes the same format as `data make` without actions. A file that fails to decode is\n" +
+            "reported and skipped. The dataset appears only when complete.")
+        { inputs, outOption, fpsOption, sizeOption, fitOption, maxFramesOption, minFramesOption, sceneOption, valOption, seedOption, ffmpegOption, overwriteOption };
+        cmd.SetAction(p => Ingest(p.GetValue(inputs)!, p.GetValue(outOption)!, p.GetValue(fpsOption), WorldCommands.ParseSize(p.GetValue(sizeOption)!),
+            p.GetValue(fitOption)!, p.GetValue(maxFramesOption), p.GetValue(minFramesOption), p.GetValue(sceneOption), p.GetValue(valOption),
+            (ulong)p.GetValue(seedOption), p.GetValue(ffmpegOption)!, p.GetValue(overwriteOption)));
+        return cmd;
+    }
+
+    private static int Ingest(string[] inputs, string outDir, double fps, (int, int) size, string fitText, int maxFrames, int minFrames,
+        double scene, double valFraction, ulong seed, string ffmpeg, bool overwrite)
+    {
+        var (w, h) = size;
+        if (inputs.Length == 0) throw new UsageException("give at least one video file or directory");
         if (!Enum.TryParse<FitMode>(fitText, ignoreCase: true, out var fit) || int.TryParse(fitText, out _))
             throw new UsageException($"--fit must be crop, letterbox or stretch, got '{fitText}'");
         if (!(fps > 0 && fps <= 240)) throw new UsageException($"--fps must be in (0, 240], got {fps}");
@@ -195,7 +193,7 @@ public static class DataCommands
         if (!(scene >= 0 && scene <= 1)) throw new UsageException($"--scene-threshold must be in [0, 1], got {scene}");
         if (!(valFraction >= 0 && valFraction < 1)) throw new UsageException($"--val-fraction must be in [0, 1), got {valFraction}");
 
-        var files = VideoIngest.ExpandInputs(a.Positional);
+        var files = VideoIngest.ExpandInputs(inputs);
         var options = new IngestOptions
         {
             Fps = fps, Width = w, Height = h, Fit = fit, MaxFrames = maxFrames, MinFrames = minFrames, SceneThreshold = scene,
@@ -232,13 +230,22 @@ public static class DataCommands
 
     // ------------------------------------------------------------------ info / show
 
-    private static int InfoCommand(string[] argv)
+    private static Command InfoCommand()
     {
-        var a = new Args(argv, "json");
-        bool json = a.Flag("json");
-        a.RejectUnknown();
-        if (a.Positional.Count != 1) throw new UsageException("give one dataset directory");
-        using var ds = Dataset.Open(a.Positional[0]);
+        var dir = new Argument<string>("DIR") { Description = "the dataset folder" };
+        var jsonOption = Opt.Flag("--json", "print the manifest without its episode list");
+        var cmd = new Command("info",
+            "summarise a dataset\n" +
+            "Source, frame size, fps, episodes and frames per split, episode lengths, and (with actions) how often\n" +
+            "each action occurs.")
+        { dir, jsonOption };
+        cmd.SetAction(p => Info(p.GetValue(dir)!, p.GetValue(jsonOption)));
+        return cmd;
+    }
+
+    private static int Info(string dir, bool json)
+    {
+        using var ds = Dataset.Open(dir);
         var m = ds.Manifest;
         if (json)
         {
@@ -268,19 +275,25 @@ public static class DataCommands
         return 0;
     }
 
-    private static int ShowCommand(string[] argv)
+    private static Command ShowCommand()
     {
-        var a = new Args(argv);
-        string outPath = a.Require("out");
-        int episode = WorldCommands.Positive(a, "episode", 0, 0);
-        int start = WorldCommands.Positive(a, "start", 0, 0);
-        int count = WorldCommands.Positive(a, "frames", 400);
-        int scale = WorldCommands.Positive(a, "scale", 4);
-        a.RejectUnknown();
-        if (a.Positional.Count != 1) throw new UsageException("give one dataset directory");
+        var dir = new Argument<string>("DIR") { Description = "the dataset folder" };
+        var outOption = Opt.Text("--out", "an animated GIF (at the dataset's fps) or a PNG contact sheet of every 4th frame", "FILE.gif|FILE.png", required: true);
+        var episodeOption = Opt.Int("--episode", 0, "the episode", min: 0);
+        var startOption = Opt.Int("--start", 0, "the first frame", min: 0);
+        var framesOption = Opt.Int("--frames", 400, "frames to show (at most the rest of the episode)", min: 1);
+        var scaleOption = Opt.Int("--scale", 4, "enlargement with crisp pixels", min: 1);
+        var cmd = new Command("show", "write an episode of a dataset as a GIF or a PNG contact sheet")
+            { dir, outOption, episodeOption, startOption, framesOption, scaleOption };
+        cmd.SetAction(p => Show(p.GetValue(dir)!, p.GetValue(outOption)!, p.GetValue(episodeOption), p.GetValue(startOption), p.GetValue(framesOption), p.GetValue(scaleOption)));
+        return cmd;
+    }
+
+    private static int Show(string dir, string outPath, int episode, int start, int count, int scale)
+    {
         bool gif = outPath.EndsWith(".gif", StringComparison.OrdinalIgnoreCase);
         if (!gif && !outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--out must end in .gif or .png");
-        using var ds = Dataset.Open(a.Positional[0]);
+        using var ds = Dataset.Open(dir);
         if (episode >= ds.Episodes.Count) throw new UsageException($"--episode {episode}: the dataset has {ds.Episodes.Count} episodes (0..{ds.Episodes.Count - 1})");
         int len = ds.Episodes[episode].Length;
         if (start >= len) throw new UsageException($"--start {start}: episode {episode} has {len} frames");

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Genie.Core;
@@ -13,69 +14,71 @@ namespace Genie.Cli.Commands;
 /// <summary>`genie eval`: the paper's metrics (§5; ARCHITECTURE.md §8) of a trained run on held-out clips.</summary>
 public static class EvalCommands
 {
-    /// <summary>Adds this area's commands to <paramref name="commands"/>.</summary>
-    public static void Register(List<Command> commands)
+    /// <summary>Adds this area's commands to <paramref name="root"/>.</summary>
+    public static void Register(RootCommand root)
     {
-        commands.Add(new Command("eval", "measure a trained world: tokenizer PSNR, Δt PSNR, action recovery (NMI)",
-            "usage: genie eval [--run RUN] [--data DIR] [--clips 64] [--t 4] [--seed 0] [--steps S] [--temperature T]\n" +
-            "                 [--control-prompts 6] [--control-frames 15] [--write-actions FILE] [--out REPORT_DIR] [--json]\n" +
-            "  On validation clips of the dataset (the run's own unless --data):\n" +
-            "  - tokenizer PSNR and SSIM: reconstruction through the tokens, per frame, in [0, 1]; codes used of the codebook's\n" +
-            "    and their perplexity;\n" +
-            "  - rollouts from the first frame of every clip for its whole length (16 frames) with the play sampler:\n" +
-            "    Δt PSNR = PSNR(x_t, x̂_t) − PSNR(x_t, x̂′_t), x̂ generated from x_1 with the latent actions the LAM infers\n" +
-            "    from the real clip, x̂′ with uniformly random actions (same sampling seed); the paper reports t = 4\n" +
-            "    (delta_psnr_curve: t = 2..16; delta_psnr_by_t, psnr_inferred_by_t, psnr_random_by_t: t = 1..16, frame 1 being\n" +
-            "    the decoded prompt); generation_frames_per_second of those rollouts; FVD: the Fréchet distance between\n" +
-            "    Gaussians fitted to features of the real clips and of the rollouts (fvd: inferred actions, fvd_random_actions),\n" +
-            "    with the project's own clip features, named in fvd_features (not I3D: not comparable with published FVD);\n" +
-            "    the share of frames whose view moves in the real clip and in x̂\n" +
-            "    (rollout_moving_real, rollout_moving_generated) and, of the frames where the real view moves, the share\n" +
-            "    where x̂'s moves the same way (rollout_direction_agreement); the mean PSNR of each next frame sampled\n" +
-            "    from the real frames before it (next_frame_psnr_real_context) against x̂'s (next_frame_psnr_own_context),\n" +
-            "    and how those teacher-forced frames move from the real frame before them: the share that move\n" +
-            "    (next_frame_moving_real_context, against rollout_moving_real) and the direction agreement\n" +
-            "    (next_frame_direction_agreement_real_context), which tell what the model has learned apart from what\n" +
-            "    its own frames undo;\n" +
-            "  - for a world's dataset (true actions known): NMI between latent and true actions, and the accuracy\n" +
-            "    after mapping each latent action to its most frequent true action, and the count matrix behind both\n" +
-            "    (latent_true_counts: rows latent actions, columns true_actions);\n" +
-            "  - controllability in the frames: each latent action held for --control-frames frames from the first frame\n" +
-            "    of --control-prompts clips spread over the held-out set (0: skip), with the play page's sampler; the\n" +
-            "    view's motion between frames (best whole-pixel shift) gives, per action, the mean motion into the first\n" +
-            "    generated frame and per later frame (pixels right/up), the share of later frames that did not move, and\n" +
-            "    the share of prompts moving in the action's most common direction (control_agreement: its mean over\n" +
-            "    actions; control_still_share: the share of later frames that did not move, over all actions).\n" +
-            "  --write-actions  write an actions.json (the play page's button names and arrow keys) named after the view's\n" +
-            "    motion under each held latent action, the arrow keys on the latents that move it furthest each way.\n" +
-            "  --out REPORT_DIR  also write REPORT_DIR/report.json (every number above) and a self-contained report.html\n" +
-            "    (tables, plots, rollouts as animated GIFs, the count matrix as a heat map, controllability, and the training\n" +
-            "    curves of RUN/metrics.jsonl if there is one). REPORT_DIR must be missing, empty or an earlier report.\n" +
-            "  RUN is a run of `genie train dynamics` (or `genie export`; default models/small), or a tokenizer run (PSNR only).",
-            Run));
+        var run = Opt.Text("--run", "a run of `genie train dynamics` (or `genie export`; default models/small), or a tokenizer run (PSNR only)", "RUN");
+        var data = Opt.Text("--data", "the dataset (default: the one the run was trained on)", "DIR");
+        var clips = Opt.Int("--clips", 64, "held-out clips to measure on", min: 1);
+        var t = Opt.Int("--t", 4, "the frame Δt PSNR is reported at (the paper's t = 4)", min: 2);
+        var seed = Opt.Int("--seed", 0, "sampling seed");
+        var steps = Opt.OptionalInt("--steps", "MaskGIT steps (default: the config's)", min: 1);
+        var temperature = Opt.OptionalDouble("--temperature", "sampling temperature (default: the config's)");
+        var controlPrompts = Opt.Int("--control-prompts", 6, "prompts of the controllability measure (0: skip it)", min: 0);
+        var controlFrames = Opt.Int("--control-frames", 15, "frames each latent action is held for in the controllability measure", min: 2);
+        var writeActions = Opt.Text("--write-actions", "write an actions.json (the play page's button names and arrow keys) named after the " +
+            "view's motion under each held latent action, the arrow keys on the latents that move it furthest each way", "FILE");
+        var outOption = Opt.Text("--out", "also write REPORT_DIR/report.json (every number) and a self-contained report.html (tables, plots, " +
+            "rollouts as animated GIFs, the count matrix as a heat map, controllability, and the training curves of RUN/metrics.jsonl if " +
+            "there is one); REPORT_DIR must be missing, empty or an earlier report", "REPORT_DIR");
+        var json = Opt.Flag("--json", "print the numbers as one JSON object");
+        var threads = Opt.Threads(Workers.ThreadCount, "kernel threads (all cores unless GENIE_THREADS is set)");
+        var cmd = new Command("eval",
+            "measure a trained world: tokenizer PSNR, Δt PSNR, action recovery (NMI)\n" +
+            "On validation clips of the dataset (the run's own unless --data):\n" +
+            "- tokenizer PSNR and SSIM: reconstruction through the tokens, per frame, in [0, 1]; codes used of the codebook's\n" +
+            "  and their perplexity;\n" +
+            "- rollouts from the first frame of every clip for its whole length (16 frames) with the play sampler:\n" +
+            "  Δt PSNR = PSNR(x_t, x̂_t) − PSNR(x_t, x̂′_t), x̂ generated from x_1 with the latent actions the LAM infers\n" +
+            "  from the real clip, x̂′ with uniformly random actions (same sampling seed); the paper reports t = 4\n" +
+            "  (delta_psnr_curve: t = 2..16; delta_psnr_by_t, psnr_inferred_by_t, psnr_random_by_t: t = 1..16, frame 1 being\n" +
+            "  the decoded prompt); generation_frames_per_second of those rollouts; FVD: the Fréchet distance between\n" +
+            "  Gaussians fitted to features of the real clips and of the rollouts (fvd: inferred actions, fvd_random_actions),\n" +
+            "  with the project's own clip features, named in fvd_features (not I3D: not comparable with published FVD);\n" +
+            "  the share of frames whose view moves in the real clip and in x̂\n" +
+            "  (rollout_moving_real, rollout_moving_generated) and, of the frames where the real view moves, the share\n" +
+            "  where x̂'s moves the same way (rollout_direction_agreement); the mean PSNR of each next frame sampled\n" +
+            "  from the real frames before it (next_frame_psnr_real_context) against x̂'s (next_frame_psnr_own_context),\n" +
+            "  and how those teacher-forced frames move from the real frame before them: the share that move\n" +
+            "  (next_frame_moving_real_context, against rollout_moving_real) and the direction agreement\n" +
+            "  (next_frame_direction_agreement_real_context), which tell what the model has learned apart from what\n" +
+            "  its own frames undo;\n" +
+            "- for a world's dataset (true actions known): NMI between latent and true actions, and the accuracy\n" +
+            "  after mapping each latent action to its most frequent true action, and the count matrix behind both\n" +
+            "  (latent_true_counts: rows latent actions, columns true_actions);\n" +
+            "- controllability in the frames: each latent action held for --control-frames frames from the first frame\n" +
+            "  of --control-prompts clips spread over the held-out set (0: skip), with the play page's sampler; the\n" +
+            "  view's motion between frames (best whole-pixel shift) gives, per action, the mean motion into the first\n" +
+            "  generated frame and per later frame (pixels right/up), the share of later frames that did not move, and\n" +
+            "  the share of prompts moving in the action's most common direction (control_agreement: its mean over\n" +
+            "  actions; control_still_share: the share of later frames that did not move, over all actions).")
+        { run, data, clips, t, seed, steps, temperature, controlPrompts, controlFrames, writeActions, outOption, json, threads };
+        cmd.SetAction(p =>
+        {
+            Workers.ThreadCount = p.GetValue(threads);
+            if (p.GetValue(writeActions) is not null && p.GetValue(controlPrompts) == 0)
+                throw new UsageException("--write-actions needs the controllability measure; leave --control-prompts above 0");
+            return Run(p.GetValue(run), p.GetValue(data), p.GetValue(clips), p.GetValue(t), (ulong)p.GetValue(seed), p.GetValue(steps),
+                p.GetValue(temperature) is { } temp ? (float)temp : null, p.GetValue(controlPrompts), p.GetValue(controlFrames),
+                p.GetValue(json), p.GetValue(writeActions), p.GetValue(outOption), CommandText.Of(p));
+        });
+        root.Add(cmd);
     }
 
-    private static int Run(string[] argv)
+    private static int Run(string? runGiven, string? dataDir, int clips, int t, ulong seed, int? steps, float? temperature,
+        int controlPrompts, int controlFrames, bool json, string? writeActions, string? outDir, string commandLine)
     {
-        var a = new Args(argv, "json");
-        string? run = ModelLocator.Resolve(a.Get("run"), out var searched);
-        string? dataDir = a.Get("data");
-        int clips = a.Int("clips", 64), t = a.Int("t", 4);
-        ulong seed = (ulong)a.Int("seed", 0);
-        int? steps = a.Get("steps") is null ? null : a.Int("steps", 25);
-        float? temperature = a.Get("temperature") is null ? null : (float)a.Double("temperature", 1);
-        int controlPrompts = a.Int("control-prompts", 6), controlFrames = a.Int("control-frames", 15);
-        bool json = a.Flag("json");
-        string? writeActions = a.Get("write-actions");
-        string? outDir = a.Get("out");
-        int threads = a.Int("threads", Workers.ThreadCount);
-        a.RejectUnknown();
-        Workers.ThreadCount = threads;
-        if (clips < 1) throw new UsageException("--clips must be at least 1");
-        if (t < 2) throw new UsageException("--t must be at least 2");
-        if (controlPrompts < 0) throw new UsageException("--control-prompts must be 0 or more");
-        if (controlFrames < 2) throw new UsageException("--control-frames must be at least 2");
-        if (writeActions is not null && controlPrompts == 0) throw new UsageException("--write-actions needs the controllability measure; leave --control-prompts above 0");
+        string? run = ModelLocator.Resolve(runGiven, out var searched);
         if (run is null) throw new UsageException($"no --run given and the default {ModelLocator.DefaultRun} is missing (looked in {string.Join(", ", searched.Distinct())}); pass --run RUN");
 
         var model = Path.Combine(Checkpoint.RequireLatest(run), "model.safetensors");
@@ -220,7 +223,7 @@ public static class EvalCommands
         if (outDir is not null)
         {
             var metrics = Path.Combine(run, "metrics.jsonl");
-            EvalReport.Write(outDir, results, pictures, "genie eval " + string.Join(' ', argv), File.Exists(metrics) ? metrics : null);
+            EvalReport.Write(outDir, results, pictures, commandLine, File.Exists(metrics) ? metrics : null);
             Console.Error.WriteLine($"wrote {Path.Combine(outDir, "report.html")} and report.json");
         }
         if (json) Console.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));

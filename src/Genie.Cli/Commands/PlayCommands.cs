@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Genie.Core;
 using Genie.Core.IO;
@@ -15,78 +16,57 @@ namespace Genie.Cli.Commands;
 /// <summary>`genie play`, `genie rollout`, `genie export`: the ways users meet a trained world.</summary>
 public static class PlayCommands
 {
-    /// <summary>Adds this area's commands to <paramref name="commands"/>.</summary>
-    public static void Register(List<Command> commands)
+    /// <summary>Adds this area's commands to <paramref name="root"/>.</summary>
+    public static void Register(RootCommand root)
     {
-        commands.Add(new Command("play", "play a learned world (or the real platformer) in the browser",
-            "usage: genie play [--run RUN] [--port 5000] [--host 127.0.0.1] [--data DIR] [--steps S] [--temperature T]\n" +
-            "                  [--fit crop|letterbox|stretch] [--difficulty easy|hard] [--max-sessions N] [--idle-minutes M]\n" +
-            "                  [--world-only] [--random-init CONFIG] [--threads N]\n" +
-            "  Serves the play page on http://HOST:PORT: start from a sample frame, an uploaded image or a sketch,\n" +
-            "  press actions (buttons or keys), step back, reset, download the session as GIF or MP4 (docs/play.md).\n" +
-            "  The same page plays the real platformer world for comparison. Ctrl+C stops it.\n" +
-            "  --run           a run of `genie train dynamics` or a folder from `genie export` (default: models/small,\n" +
-            "                  found from here or from the program's location)\n" +
-            "  --port          0 picks a free port; the URL is printed\n" +
-            "  --host          interface to listen on (default loopback; anything else is reachable from the network)\n" +
-            "  --data          take the sample prompts from this dataset (default: the model's prompts/, else its\n" +
-            "                  training data if present, else frames rendered from the platformer world)\n" +
-            "  --steps, --temperature  MaskGIT sampling defaults (the page can change steps per session)\n" +
-            "  --fit           how an uploaded image is fitted to the frame: crop the centre (default), letterbox, stretch\n" +
-            "  --difficulty    levels of the real world (default: the difficulty of the model's data if known, else easy)\n" +
-            "  --max-sessions  sessions open at once (default 4); --idle-minutes closes idle ones (default 15)\n" +
-            "  --world-only    no model: only the real platformer\n" +
-            "  --random-init   serve a randomly initialised model of a config (development and tests; it plays noise)",
-            PlayCommand));
-
-        commands.Add(new Command("rollout", "generate frames from a prompt image and a list of actions (for scripts)",
-            "usage: genie rollout --prompt IMG --actions 3,3,1,... --out run.gif|run.mp4|DIR [--run RUN] [--seed S]\n" +
-            "                     [--temperature T] [--steps S] [--fit crop|letterbox|stretch] [--scale K] [--fps F]\n" +
-            "  Prompts the world model with IMG (PNG, JPEG, WebP, GIF or BMP, any size: fitted to the model's frame) and\n" +
-            "  takes the latent actions in order (`2*5` repeats action 2 five times). Writes an animated GIF, an MP4 (needs\n" +
-            "  ffmpeg), or a folder of PNGs (DIR/frame_00000.png = the prompt's reconstruction, then one per action).\n" +
-            "  Plays through GenieWorld (the library API; the cached interactive sampler), as the play page does.\n" +
-            "  --prompt   the image, or sample:N for the N-th sample prompt of the play page\n" +
-            "  --run      as for `genie play` (default models/small)\n" +
-            "  --seed     sampling seed (default 0): the same seed and actions give the same frames\n" +
-            "  --scale    enlargement of GIF/MP4 frames with crisp pixels (default 4; PNG folders default to 1)\n" +
-            "  --fps      playback rate of GIF/MP4 (default 10, the data's rate)\n" +
-            "usage: genie rollout --grid --prompt IMG[,IMG...] --out sheet.png [--frames 16] [--run RUN] [--seed S] [--scale K]\n" +
-            "                     [--steps S] [--temperature T]\n" +
-            "  A contact sheet: for each prompt (comma-separated; sample:N as above), one row per latent action holding\n" +
-            "  that action for --frames − 1 steps (columns: the prompt's reconstruction, then the generated frames).\n" +
-            "  Rows go prompt by prompt, actions 0..A−1 within each; --scale enlarges it (default 2).",
-            RolloutCommand));
-
-        commands.Add(new Command("export", "write a slim, play-only copy of a run (weights in BF16, config, prompts)",
-            "usage: genie export --run RUN --out DIR [--dtype bf16|f32] [--prompts 12] [--data DIR] [--overwrite]\n" +
-            "  Copies what `genie play` needs from a run of `genie train dynamics`: the newest model weights (converted\n" +
-            "  to BF16 by default, halving the size), config.json, the `latest` pointer, RUN/actions.json if present,\n" +
-            "  and a few prompt frames (PNG) from the run's dataset (or --data). No optimizer state, metrics or samples.\n" +
-            "  Prints the size; the repository's models/small is made this way.",
-            ExportCommand));
+        root.Add(PlayCommand());
+        root.Add(RolloutCommand());
+        root.Add(ExportCommand());
     }
+
+    /// <summary>`--fit crop|letterbox|stretch`: how an image is fitted to the frame.</summary>
+    internal static Option<string> FitOption(string help) => Opt.String("--fit", "crop", help, "crop|letterbox|stretch", "crop", "letterbox", "stretch");
+
+    private static Option<string?> RunOption() =>
+        Opt.Text("--run", "a run of `genie train dynamics` or a folder from `genie export` (default: models/small, found from here or from the program's location)", "RUN");
 
     // ------------------------------------------------------------------ play
 
-    private static int PlayCommand(string[] argv)
+    private static Command PlayCommand()
     {
-        var a = new Args(argv, "world-only");
-        string? run = a.Get("run");
-        string? dataDir = a.Get("data");
-        string host = a.Get("host", "127.0.0.1")!;
-        int port = a.Int("port", 5000);
-        int? steps = a.Get("steps") is null ? null : WorldCommands.Positive(a, "steps", 25);
-        float? temperature = a.Get("temperature") is null ? null : (float)a.Double("temperature", 1);
-        var fit = ParseFit(a.Get("fit"));
-        string? difficultyText = a.Get("difficulty");
-        int maxSessions = WorldCommands.Positive(a, "max-sessions", 4);
-        double idle = a.Double("idle-minutes", 15);
-        bool worldOnly = a.Flag("world-only");
-        string? randomInit = a.Get("random-init");
-        int threads = WorldCommands.Positive(a, "threads", Workers.ThreadCount);
-        a.RejectUnknown();
-        if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
+        var runOption = RunOption();
+        var portOption = Opt.Int("--port", 5000, "port to listen on, 0..65535 (0 picks a free port; the URL is printed)");
+        var hostOption = Opt.String("--host", "127.0.0.1", "interface to listen on (loopback; anything else is reachable from the network)", "HOST");
+        var dataOption = Opt.Text("--data", "take the sample prompts from this dataset (default: the model's prompts/, else its training data " +
+            "if present, else frames rendered from the platformer world)", "DIR");
+        var stepsOption = Opt.OptionalInt("--steps", "MaskGIT steps per frame (default: the config's; the page can change it per session)", min: 1);
+        var temperatureOption = Opt.OptionalDouble("--temperature", "sampling temperature, 0..10 (default: the config's)");
+        var fitOption = FitOption("how an uploaded image is fitted to the frame: crop the centre, letterbox, stretch");
+        var difficultyOption = Opt.Text("--difficulty", "levels of the real world (default: the difficulty of the model's data if known, else easy)",
+            "easy|hard", choices: ["easy", "hard"]);
+        var maxSessionsOption = Opt.Int("--max-sessions", 4, "sessions open at once", min: 1);
+        var idleOption = Opt.Double("--idle-minutes", 15, "close sessions idle this long");
+        var worldOnlyOption = Opt.Flag("--world-only", "no model: only the real platformer");
+        var randomInitOption = Opt.Text("--random-init", "serve a randomly initialised model of a config (development and tests; it plays noise)", "CONFIG");
+        var threadsOption = Opt.Threads(Workers.ThreadCount, "kernel threads (all cores unless GENIE_THREADS is set)");
+        var cmd = new Command("play",
+            "play a learned world (or the real platformer) in the browser\n" +
+            "Serves the play page on http://HOST:PORT: start from a sample frame, an uploaded image or a sketch,\n" +
+            "press actions (buttons or keys), step back, reset, download the session as GIF or MP4 (docs/play.md).\n" +
+            "The same page plays the real platformer world for comparison. Ctrl+C stops it.")
+        {
+            runOption, portOption, hostOption, dataOption, stepsOption, temperatureOption, fitOption, difficultyOption, maxSessionsOption,
+            idleOption, worldOnlyOption, randomInitOption, threadsOption,
+        };
+        cmd.SetAction(p => Play(p.GetValue(runOption), p.GetValue(dataOption), p.GetValue(hostOption)!, p.GetValue(portOption), p.GetValue(stepsOption),
+            p.GetValue(temperatureOption) is { } t ? (float)t : null, ParseFit(p.GetValue(fitOption)!), p.GetValue(difficultyOption),
+            p.GetValue(maxSessionsOption), p.GetValue(idleOption), p.GetValue(worldOnlyOption), p.GetValue(randomInitOption), p.GetValue(threadsOption)));
+        return cmd;
+    }
+
+    private static int Play(string? run, string? dataDir, string host, int port, int? steps, float? temperature, FitMode fit, string? difficultyText,
+        int maxSessions, double idle, bool worldOnly, string? randomInit, int threads)
+    {
         if (port is < 0 or > 65535) throw new UsageException($"--port must be in 0..65535, got {port}");
         if (!(idle > 0)) throw new UsageException($"--idle-minutes must be positive, got {idle}");
         if (temperature is < 0 or > 10) throw new UsageException($"--temperature must be in 0..10, got {temperature}");
@@ -160,9 +140,9 @@ public static class PlayCommands
         _ => null,
     };
 
-    private static FitMode ParseFit(string? s) => s?.ToLowerInvariant() switch
+    private static FitMode ParseFit(string s) => s.ToLowerInvariant() switch
     {
-        null or "crop" => FitMode.Crop,
+        "crop" => FitMode.Crop,
         "letterbox" => FitMode.Letterbox,
         "stretch" => FitMode.Stretch,
         _ => throw new UsageException($"--fit must be crop, letterbox or stretch, got '{s}'"),
@@ -170,31 +150,68 @@ public static class PlayCommands
 
     // ------------------------------------------------------------------ rollout
 
-    private static int RolloutCommand(string[] argv)
+    private static Command RolloutCommand()
     {
-        if (argv.Contains("--grid")) return GridCommand(argv);
-        var a = new Args(argv);
-        string prompt = a.Require("prompt");
-        string actionsText = a.Require("actions");
-        string outPath = a.Require("out");
-        string? run = a.Get("run");
-        int seed = WorldCommands.Positive(a, "seed", 0, 0);
-        int? steps = a.Get("steps") is null ? null : WorldCommands.Positive(a, "steps", 25);
-        float? temperature = a.Get("temperature") is null ? null : (float)a.Double("temperature", 1);
-        var fit = ParseFit(a.Get("fit"));
-        string? scaleText = a.Get("scale");
-        double fps = a.Double("fps", 10);
-        int threads = WorldCommands.Positive(a, "threads", Workers.ThreadCount);
-        a.RejectUnknown();
-        if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
+        var grid = Opt.Flag("--grid", "write a contact sheet instead: for each prompt, one row per latent action holding that action for " +
+            "--frames − 1 steps (columns: the prompt's reconstruction, then the generated frames), prompt by prompt, actions 0..A−1 within each");
+        var promptOption = Opt.Text("--prompt", "the image (PNG, JPEG, WebP, GIF or BMP, any size: fitted to the model's frame), or sample:N for " +
+            "the N-th sample prompt of the play page; with --grid, several, comma-separated", "IMG", required: true);
+        var actionsOption = Opt.Text("--actions", "latent actions in order, comma-separated; 2*5 repeats action 2 five times (not with --grid)", "A,A,...");
+        var outOption = Opt.Text("--out", "run.gif, run.mp4 (needs ffmpeg) or a folder of PNGs (DIR/frame_00000.png = the prompt's " +
+            "reconstruction, then one per action); with --grid, sheet.png", "FILE|DIR", required: true);
+        var runOption = RunOption();
+        var seedOption = Opt.Int("--seed", 0, "sampling seed: the same seed and actions give the same frames", min: 0);
+        var temperatureOption = Opt.OptionalDouble("--temperature", "sampling temperature, 0..10 (default: the config's)");
+        var stepsOption = Opt.OptionalInt("--steps", "MaskGIT steps per frame (default: the config's)", min: 1);
+        var fitOption = FitOption("how the prompt image is fitted to the frame: crop the centre, letterbox, stretch");
+        var scaleOption = Opt.OptionalInt("--scale", "enlargement with crisp pixels, at most 16 (default 4 for GIF/MP4, 1 for PNG folders; " +
+            "with --grid at most 8, default 2)", min: 1);
+        var fpsOption = Opt.Double("--fps", 10, "playback rate of GIF/MP4, 1..60 (the data's rate; not with --grid)");
+        var framesOption = Opt.Int("--frames", 16, "with --grid: frames per row, 2..1000", min: 2);
+        var threadsOption = Opt.Threads(Workers.ThreadCount, "kernel threads (all cores unless GENIE_THREADS is set)");
+        var cmd = new Command("rollout",
+            "generate frames from a prompt image and a list of actions (for scripts)\n" +
+            "  genie rollout --prompt IMG --actions 3,3,1,... --out run.gif|run.mp4|DIR [options]\n" +
+            "  genie rollout --grid --prompt IMG[,IMG...] --out sheet.png [--frames 16] [options]\n" +
+            "Prompts the world model with IMG and takes the latent actions in order. Plays through GenieWorld (the\n" +
+            "library API; the cached interactive sampler), as the play page does.")
+        {
+            grid, promptOption, actionsOption, outOption, runOption, seedOption, temperatureOption, stepsOption, fitOption, scaleOption, fpsOption,
+            framesOption, threadsOption,
+        };
+        cmd.SetAction(p =>
+        {
+            Workers.ThreadCount = p.GetValue(threadsOption);
+            string prompt = p.GetValue(promptOption)!, outPath = p.GetValue(outOption)!;
+            string? run = p.GetValue(runOption);
+            int seed = p.GetValue(seedOption);
+            int? steps = p.GetValue(stepsOption), scale = p.GetValue(scaleOption);
+            float? temperature = p.GetValue(temperatureOption) is { } t ? (float)t : null;
+            if (temperature is < 0 or > 10) throw new UsageException($"--temperature must be in 0..10, got {temperature}");
+            var fit = ParseFit(p.GetValue(fitOption)!);
+            if (p.GetValue(grid))
+            {
+                foreach (var other in new Option[] { actionsOption, fpsOption })
+                    if (Opt.Given(p, other)) throw new UsageException($"{other.Name} does not apply to --grid");
+                return Grid(prompt, outPath, run, seed, p.GetValue(framesOption), scale ?? 2, steps, temperature, fit);
+            }
+            if (Opt.Given(p, framesOption)) throw new UsageException("--frames applies to --grid only; give the actions with --actions");
+            string actions = p.GetValue(actionsOption) ?? throw new UsageException("missing required option --actions");
+            return Rollout(prompt, actions, outPath, run, seed, steps, temperature, fit, scale, p.GetValue(fpsOption));
+        });
+        return cmd;
+    }
+
+    private static int Rollout(string prompt, string actionsText, string outPath, string? run, int seed, int? steps, float? temperature, FitMode fit,
+        int? scaleGiven, double fps)
+    {
         if (temperature is < 0 or > 10) throw new UsageException($"--temperature must be in 0..10, got {temperature}");
         if (!(fps >= 1 && fps <= 60)) throw new UsageException($"--fps must be in 1..60, got {fps}");
         string kind = outPath.EndsWith(".gif", StringComparison.OrdinalIgnoreCase) ? "gif"
             : outPath.EndsWith(".mp4", StringComparison.OrdinalIgnoreCase) ? "mp4" : "dir";
-        int scale = scaleText is null ? (kind == "dir" ? 1 : 4) : WorldCommands.Positive(a, "scale", 4);
+        int scale = scaleGiven ?? (kind == "dir" ? 1 : 4);
         if (scale > 16) throw new UsageException($"--scale must be at most 16, got {scale}");
         if (kind == "dir" && File.Exists(outPath)) throw new UsageException($"--out {outPath} is a file; give a .gif, a .mp4 or a folder");
-        Workers.ThreadCount = threads;
 
         var resolved = ModelLocator.Resolve(run, out var searched);
         if (resolved is null) { Console.Error.WriteLine("genie rollout: " + ModelLocator.MissingMessage(searched, offerWorldOnly: false)); return 1; }
@@ -238,26 +255,12 @@ public static class PlayCommands
         return SampleFrames.Open(null, run, cfg.Width, cfg.Height, RunDifficulty(run) ?? Difficulty.Easy).Get(i);
     }
 
-    private static int GridCommand(string[] argv)
+    private static int Grid(string promptList, string outPath, string? run, int seed, int frames, int scale, int? steps, float? temperature, FitMode fit)
     {
-        var a = new Args(argv, "grid");
-        a.Flag("grid");
-        var prompts = a.Require("prompt").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        string outPath = a.Require("out");
-        string? run = a.Get("run");
-        int seed = WorldCommands.Positive(a, "seed", 0, 0);
-        int frames = WorldCommands.Positive(a, "frames", 16, 2);
-        int scale = WorldCommands.Positive(a, "scale", 2);
-        int? steps = a.Get("steps") is null ? null : WorldCommands.Positive(a, "steps", 25);
-        float? temperature = a.Get("temperature") is null ? null : (float)a.Double("temperature", 1);
-        var fit = ParseFit(a.Get("fit"));
-        int threads = WorldCommands.Positive(a, "threads", Workers.ThreadCount);
-        a.RejectUnknown();
-        if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
+        var prompts = promptList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (!outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw new UsageException($"--grid writes a PNG; --out {outPath} does not end in .png");
         if (frames > 1000) throw new UsageException($"--frames must be at most 1000, got {frames}");
         if (scale > 8) throw new UsageException($"--scale must be at most 8, got {scale}");
-        Workers.ThreadCount = threads;
 
         var resolved = ModelLocator.Resolve(run, out var searched);
         if (resolved is null) { Console.Error.WriteLine("genie rollout: " + ModelLocator.MissingMessage(searched, offerWorldOnly: false)); return 1; }
@@ -307,17 +310,28 @@ public static class PlayCommands
 
     // ------------------------------------------------------------------ export
 
-    private static int ExportCommand(string[] argv)
+    private static Command ExportCommand()
     {
-        var a = new Args(argv, "overwrite");
-        string run = a.Require("run");
-        string outDir = a.Require("out");
-        string dtypeText = a.Get("dtype", "bf16")!.ToLowerInvariant();
-        int prompts = WorldCommands.Positive(a, "prompts", 12, 0);
-        string? dataDir = a.Get("data");
-        bool overwrite = a.Flag("overwrite");
-        a.RejectUnknown();
-        if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
+        var runOption = Opt.Text("--run", "a run of `genie train dynamics`", "RUN", required: true);
+        var outOption = Opt.Text("--out", "the folder to write", "DIR", required: true);
+        var dtypeOption = Opt.String("--dtype", "bf16", "weight precision: bf16 halves the size", "bf16|f32", "bf16", "f32");
+        var promptsOption = Opt.Int("--prompts", 12, "prompt frames (PNG) to include", min: 0);
+        var dataOption = Opt.Text("--data", "take the prompt frames from this dataset (default: the run's)", "DIR");
+        var overwriteOption = Opt.Flag("--overwrite", "replace DIR if it is an earlier export");
+        var cmd = new Command("export",
+            "write a slim, play-only copy of a run (weights in BF16, config, prompts)\n" +
+            "Copies what `genie play` needs from a run of `genie train dynamics`: the newest model weights (converted\n" +
+            "to BF16 by default, halving the size), config.json, the `latest` pointer, RUN/actions.json if present,\n" +
+            "and a few prompt frames (PNG) from the run's dataset (or --data). No optimizer state, metrics or samples.\n" +
+            "Prints the size; the repository's models/small is made this way.")
+        { runOption, outOption, dtypeOption, promptsOption, dataOption, overwriteOption };
+        cmd.SetAction(p => Export(p.GetValue(runOption)!, p.GetValue(outOption)!, p.GetValue(dtypeOption)!.ToLowerInvariant(), p.GetValue(promptsOption),
+            p.GetValue(dataOption), p.GetValue(overwriteOption), CommandText.Of(p)));
+        return cmd;
+    }
+
+    private static int Export(string run, string outDir, string dtypeText, int prompts, string? dataDir, bool overwrite, string commandLine)
+    {
         var dtype = dtypeText switch
         {
             "bf16" => SafeTensorsDType.BF16,
@@ -325,7 +339,7 @@ public static class PlayCommands
             _ => throw new UsageException($"--dtype must be bf16 or f32, got '{dtypeText}'"),
         };
         if (Directory.Exists(outDir) && !overwrite) throw new UsageException($"{outDir} exists; add --overwrite to replace it");
-        var r = ModelExport.Write(run, outDir, dtype, prompts, dataDir, overwrite, "genie export " + string.Join(' ', argv));
+        var r = ModelExport.Write(run, outDir, dtype, prompts, dataDir, overwrite, commandLine);
         Console.WriteLine($"wrote {outDir}: {r.Parameters / 1e6:0.##}M parameters in {dtypeText.ToUpperInvariant()}, {r.Bytes / 1e6:0.##} MB in all, " +
                           (r.Dataset is null ? "no prompt frames (no dataset found; pass --data DIR to include some)" : $"{r.Prompts} prompt frames from {r.Dataset}"));
         if (r.Bytes > 25_000_000) Console.Error.WriteLine($"warning: {r.Bytes / 1e6:0.#} MB is over the 25 MB the repository allows for a shipped model");

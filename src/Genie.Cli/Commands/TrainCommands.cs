@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Genie.Data;
 using Genie.Engine.Parallel;
 using Genie.Models;
@@ -8,60 +9,76 @@ namespace Genie.Cli.Commands;
 /// <summary>`genie train tokenizer|dynamics`: the two training stages (ARCHITECTURE.md §7).</summary>
 public static class TrainCommands
 {
-    /// <summary>Adds this area's commands to <paramref name="commands"/>.</summary>
-    public static void Register(List<Command> commands)
+    /// <summary>Adds this area's commands to <paramref name="root"/>.</summary>
+    public static void Register(RootCommand root)
     {
-        commands.Add(new Command("train tokenizer", "stage 1: train the video tokenizer on a dataset",
-            "usage: genie train tokenizer --data DIR [--config small] [--set key=value ...] [--init RUN0] --out RUN\n" +
-            "       genie train tokenizer --resume RUN [--data DIR] [--set train_tokenizer.steps=N]\n" +
-            "  Trains the VQ-VAE video tokenizer (ARCHITECTURE.md §4) on clips of the dataset. Writes RUN/config.json,\n" +
-            "  RUN/metrics.jsonl (train loss every 10 steps, validation PSNR), RUN/samples/*.png (real vs reconstructed)\n" +
-            "  and checkpoints under RUN/checkpoints (resume with --resume RUN, bit-identical to an uninterrupted run).\n" +
-            "  --config    a name in configs/ or a JSON path (default small)\n" +
-            "  --set       override one config key, e.g. --set train_tokenizer.steps=500 (repeatable)\n" +
-            "  --init      start from the weights of RUN0's latest checkpoint (same architecture) instead of seeded\n" +
-            "              ones, with a fresh optimiser, schedule and data order: fine-tuning on other video\n" +
-            "  --threads   kernel threads (default: all cores)",
-            argv => Run(argv, stage: "tokenizer")));
-
-        commands.Add(new Command("train dynamics", "stage 2: train the latent action model and dynamics on a frozen tokenizer",
-            "usage: genie train dynamics --data DIR --tokenizer RUN [--config NAME] [--set key=value ...] [--init RUN0] --out RUN\n" +
-            "       genie train dynamics --resume RUN [--data DIR]\n" +
-            "  Trains the latent action model and the MaskGIT dynamics model together (ARCHITECTURE.md §5-§7) on the\n" +
-            "  tokens of the frozen tokenizer in --tokenizer RUN. The config defaults to the tokenizer run's own.\n" +
-            "  Validation: LAM reconstruction PSNR, masked-token accuracy, PSNR of generated frames, Δ PSNR, and\n" +
-            "  (for a world's dataset) how well latent actions recover the true ones (NMI). The run folder holds\n" +
-            "  all three models: `genie play --run RUN` plays it.\n" +
-            "  --init      start the latent action and dynamics models from RUN0's latest checkpoint (a dynamics run of\n" +
-            "              the same architecture; training options such as masking may differ; the tokenizer stays\n" +
-            "              --tokenizer's), with a fresh optimiser, schedule\n" +
-            "              and data order: fine-tuning a trained world on other video of the same look",
-            argv => Run(argv, stage: "dynamics")));
-
-        commands.Add(new Command("train merge-codes", "between the stages: merge the tokenizer's near-duplicate codes, so unchanged patches keep their token",
-            "usage: genie train merge-codes --tokenizer RUN --out RUN2 [--data DIR] [--threshold 0.99] [--clips 64]\n" +
-            "  A trained codebook holds many near-identical codes (dead-code re-seeding puts them where most patches are),\n" +
-            "  and which of them a patch gets then depends on the rest of the frame: tokens flicker although nothing on\n" +
-            "  screen changed, and the dynamics model has to predict that noise. This merges codes whose directions are\n" +
-            "  within --threshold (cosine) of a more used one (usage counted on --clips training clips), and writes the\n" +
-            "  tokenizer with the merged codebook to RUN2 (RUN is not changed), with merge.json: PSNR, codes in use and\n" +
-            "  code flicker on the validation clips, before and after. Train the dynamics on RUN2.\n" +
-            "  --data       the dataset (default: the one RUN was trained on)\n" +
-            "  --threshold  cosine above which a code joins a more used one, in (0, 1) (default 0.99)\n" +
-            "  --clips      training clips to count code usage on (default 64)",
-            MergeCodes));
+        var train = new Command("train", "training: the tokenizer (stage 1), merging its codes, the dynamics (stage 2)");
+        root.Add(train);
+        train.Add(StageCommand("tokenizer",
+            "stage 1: train the video tokenizer on a dataset\n" +
+            "  genie train tokenizer --data DIR [--config small] [--set key=value ...] [--init RUN0] --out RUN\n" +
+            "  genie train tokenizer --resume RUN [--data DIR] [--set train_tokenizer.steps=N]\n" +
+            "Trains the VQ-VAE video tokenizer (ARCHITECTURE.md §4) on clips of the dataset. Writes RUN/config.json,\n" +
+            "RUN/metrics.jsonl (train loss every 10 steps, validation PSNR), RUN/samples/*.png (real vs reconstructed)\n" +
+            "and checkpoints under RUN/checkpoints (resume with --resume RUN, bit-identical to an uninterrupted run)."));
+        train.Add(StageCommand("dynamics",
+            "stage 2: train the latent action model and dynamics on a frozen tokenizer\n" +
+            "  genie train dynamics --data DIR --tokenizer RUN [--config NAME] [--set key=value ...] [--init RUN0] --out RUN\n" +
+            "  genie train dynamics --resume RUN [--data DIR]\n" +
+            "Trains the latent action model and the MaskGIT dynamics model together (ARCHITECTURE.md §5-§7) on the\n" +
+            "tokens of the frozen tokenizer in --tokenizer RUN. The config defaults to the tokenizer run's own.\n" +
+            "Validation: LAM reconstruction PSNR, masked-token accuracy, PSNR of generated frames, Δ PSNR, and\n" +
+            "(for a world's dataset) how well latent actions recover the true ones (NMI). The run folder holds\n" +
+            "all three models: `genie play --run RUN` plays it."));
+        train.Add(MergeCodesCommand());
     }
 
-    private static int MergeCodes(string[] argv)
+    private static Command MergeCodesCommand()
     {
-        var a = new Args(argv);
-        string tokenizerRun = a.Require("tokenizer");
-        string outDir = a.Require("out");
-        string? dataDir = a.Get("data");
-        double threshold = a.Double("threshold", 0.99);
-        int clips = WorldCommands.Positive(a, "clips", 64);
-        a.RejectUnknown();
-        if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
+        var tokenizer = Opt.Text("--tokenizer", "the tokenizer run (not changed)", "RUN", required: true);
+        var outOption = Opt.Text("--out", "the new tokenizer run, missing or empty", "RUN2", required: true);
+        var data = Opt.Text("--data", "the dataset (default: the one RUN was trained on)", "DIR");
+        var threshold = Opt.Double("--threshold", 0.99, "cosine above which a code joins a more used one, in (0, 1)");
+        var clips = Opt.Int("--clips", 64, "training clips to count code usage on", min: 1);
+        var cmd = new Command("merge-codes",
+            "between the stages: merge the tokenizer's near-duplicate codes, so unchanged patches keep their token\n" +
+            "A trained codebook holds many near-identical codes (dead-code re-seeding puts them where most patches are),\n" +
+            "and which of them a patch gets then depends on the rest of the frame: tokens flicker although nothing on\n" +
+            "screen changed, and the dynamics model has to predict that noise. This merges codes whose directions are\n" +
+            "within --threshold (cosine) of a more used one (usage counted on --clips training clips), and writes the\n" +
+            "tokenizer with the merged codebook to RUN2 (RUN is not changed), with merge.json: PSNR, codes in use and\n" +
+            "code flicker on the validation clips, before and after. Train the dynamics on RUN2.")
+        { tokenizer, outOption, data, threshold, clips };
+        cmd.SetAction(p => MergeCodes(p.GetValue(tokenizer)!, p.GetValue(outOption)!, p.GetValue(data), p.GetValue(threshold), p.GetValue(clips), CommandText.Of(p)));
+        return cmd;
+    }
+
+    private static Command StageCommand(string stage, string description)
+    {
+        var data = Opt.Text("--data", "the dataset (make one with `genie data make`; a resumed run defaults to its own)", "DIR");
+        var outOption = Opt.Text("--out", "the run folder to write", "RUN");
+        var resume = Opt.Text("--resume", "continue RUN from its latest checkpoint, in place", "RUN");
+        var tokenizer = Opt.Text("--tokenizer", "the frozen tokenizer: a run of `genie train tokenizer` (or `train merge-codes`)", "RUN");
+        var init = Opt.Text("--init", stage == "tokenizer"
+            ? "start from the weights of RUN0's latest checkpoint (same architecture) instead of seeded ones, with a fresh " +
+              "optimiser, schedule and data order: fine-tuning on other video"
+            : "start the latent action and dynamics models from RUN0's latest checkpoint (a dynamics run of the same " +
+              "architecture; training options such as masking may differ; the tokenizer stays --tokenizer's), with a fresh " +
+              "optimiser, schedule and data order: fine-tuning a trained world on other video of the same look", "RUN0");
+        var config = Opt.Text("--config", stage == "tokenizer"
+            ? "a name in configs/ or a JSON path (default small)"
+            : "a name in configs/ or a JSON path (default: the tokenizer run's config)", "NAME");
+        var sets = Opt.Sets();
+        var threads = Opt.Threads(Workers.ThreadCount, "kernel threads (all cores unless GENIE_THREADS is set)");
+        var cmd = new Command(stage, description) { data, outOption, resume, init, config, sets, threads };
+        if (stage == "dynamics") cmd.Add(tokenizer);
+        cmd.SetAction(p => Run(stage, p.GetValue(resume), p.GetValue(data), p.GetValue(outOption), stage == "dynamics" ? p.GetValue(tokenizer) : null,
+            p.GetValue(init), p.GetValue(sets)!, p.GetValue(config), p.GetValue(threads)));
+        return cmd;
+    }
+
+    private static int MergeCodes(string tokenizerRun, string outDir, string? dataDir, double threshold, int clips, string commandLine)
+    {
         if (!(threshold > 0 && threshold < 1)) throw new UsageException($"--threshold must be in (0, 1), got {threshold}");
         if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
             throw new IOException($"{outDir} exists and is not empty; choose another --out");
@@ -109,7 +126,7 @@ public static class TrainCommands
             var report = new
             {
                 source_run = Path.GetFullPath(tokenizerRun), checkpoint = step, data = Path.GetFullPath(dataDir), threshold, clips = counting.Sum(b => b.BatchSize),
-                representatives = groups, before = Q(before), after = Q(after), command = "genie train merge-codes " + string.Join(' ', argv),
+                representatives = groups, before = Q(before), after = Q(after), command = commandLine,
             };
             File.WriteAllText(Path.Combine(tmp, "merge.json"), System.Text.Json.JsonSerializer.Serialize(report, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
             if (Directory.Exists(full)) Directory.Delete(full);   // empty (checked above)
@@ -127,19 +144,9 @@ public static class TrainCommands
         return 0;
     }
 
-    private static int Run(string[] argv, string stage)
+    private static int Run(string stage, string? resume, string? dataDir, string? outDir, string? tokenizerRun, string? init, string[] sets,
+        string? configName, int threads)
     {
-        var a = new Args(argv);
-        string? resume = a.Get("resume");
-        string? dataDir = a.Get("data");
-        string? outDir = a.Get("out");
-        string? tokenizerRun = stage == "dynamics" ? a.Get("tokenizer") : null;
-        string? init = a.Get("init");
-        var sets = a.All("set");
-        string? configName = a.Get("config");
-        int threads = a.Int("threads", Workers.ThreadCount);
-        a.RejectUnknown();
-        if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
         Workers.ThreadCount = threads;
 
         GenieConfig config;

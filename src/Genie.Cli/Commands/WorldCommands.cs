@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Text;
 using Genie.Media;
@@ -9,53 +10,34 @@ namespace Genie.Cli.Commands;
 /// <summary>`genie world ...`: see, play, evaluate and time the platformer world.</summary>
 public static class WorldCommands
 {
-    /// <summary>Adds this area's commands to <paramref name="commands"/>.</summary>
-    public static void Register(List<Command> commands)
+    /// <summary>Adds this area's commands to <paramref name="root"/>.</summary>
+    public static void Register(RootCommand root)
     {
-        commands.Add(new Command("world render", "play a level with an agent and save it as a GIF or PNG frames",
-            "usage: genie world render --out FILE.gif|FILE.png|DIR [--seed S] [--difficulty easy|hard] [--agent expert|explorer|random]\n" +
-            "                          [--steps N] [--size WxH] [--scale K] [--fps F] [--agent-seed S]\n" +
-            "  Plays level S (default 0) with the agent (default expert) until the episode ends or N steps (default 1000).\n" +
-            "  --out       FILE.gif: an animated GIF; FILE.png: a contact sheet of every 4th frame; DIR: one PNG per frame\n" +
-            "  --size      frame size in pixels (default 64x64)\n" +
-            "  --scale     enlarge each frame K times with crisp pixels for viewing (default 4 for GIF/PNG sheet, 1 for DIR)\n" +
-            "  --fps       GIF playback rate (default 15)",
-            RenderCommand));
-
-        commands.Add(new Command("world eval", "success rate of an agent over many levels",
-            "usage: genie world eval [--agent expert|explorer|random] [--difficulty easy|hard] [--levels N] [--first-seed S]\n" +
-            "                        [--max-steps N] [--threads N] [--json]\n" +
-            "  Plays levels S..S+N−1 (default 0..199) once each and prints the share solved, the mean episode length\n" +
-            "  and how episodes ended. Deterministic: the same command gives the same numbers.",
-            EvalCommand));
-
-        commands.Add(new Command("world play", "play the platformer in this terminal",
-            "usage: genie world play [--seed S] [--difficulty easy|hard] [--size WxH] [--fps F] [--step]\n" +
-            "  Draws the world with coloured half-block characters (needs a terminal with 24-bit colour).\n" +
-            "  Keys: ←/a and →/d set the direction you keep walking, ↓/s stops (and drops through crates),\n" +
-            "        ↑/w/space jumps, r restarts the level, n goes to the next level, q or Esc quits.\n" +
-            "  --step  turn-based: each key press advances one tick (any other key: no-op)\n" +
-            "  --fps   ticks per second in real-time mode (default 15)",
-            PlayCommand));
-
-        commands.Add(new Command("world map", "print a level's tile map as text",
-            "usage: genie world map [--seed S] [--difficulty easy|hard]\n" +
-            "  # ground, = crate, ~ lava, ^ saw, $ coin, e enemy (start position), P player start.",
-            MapCommand));
-
-        commands.Add(new Command("world bench", "frames per second of the world (stepping and rendering)",
-            "usage: genie world bench [--frames N] [--size WxH] [--antialias K] [--threads N] [--json]\n" +
-            "  Steps a random agent through hard levels and renders every frame, on one thread and then on N threads\n" +
-            "  (default: all cores); also the stepping rate alone. Default 20000 frames per measurement.",
-            BenchCommand));
+        var world = new Command("world", "the platformer world: render, evaluate agents, play in the terminal, print maps, time it");
+        root.Add(world);
+        world.Add(RenderCommand());
+        world.Add(EvalCommand());
+        world.Add(PlayCommand());
+        world.Add(MapCommand());
+        world.Add(BenchCommand());
     }
 
-    // ------------------------------------------------------------------ shared parsing
+    // ------------------------------------------------------------------ shared options and parsing
+
+    /// <summary>`--difficulty easy|hard`.</summary>
+    internal static Option<string> DifficultyOption(string help = "hard (enemies, varied themes, like the paper's CoinRun data) or easy") =>
+        Opt.String("--difficulty", "hard", help, "easy|hard", "easy", "hard");
+
+    /// <summary>`--size WxH`.</summary>
+    internal static Option<string> SizeOption(string help = "frame size in pixels") => Opt.String("--size", "64x64", help, "WxH");
+
+    /// <summary>`--agent NAME`, one of <see cref="AgentRegistry.Names"/>.</summary>
+    internal static Option<string> AgentOption(string defaultValue, string help) =>
+        Opt.String("--agent", defaultValue, help, string.Join('|', AgentRegistry.Names), [.. AgentRegistry.Names]);
 
     /// <summary>Parses "64x64" (also "64") into (width, height).</summary>
-    internal static (int W, int H) ParseSize(string? s, (int, int) fallback)
+    internal static (int W, int H) ParseSize(string s)
     {
-        if (s is null) return fallback;
         var parts = s.ToLowerInvariant().Split('x');
         if (parts.Length is 1 or 2 && parts.All(p => int.TryParse(p, out int v) && v > 0))
         {
@@ -66,44 +48,49 @@ public static class WorldCommands
         throw new UsageException($"--size expects WIDTHxHEIGHT such as 64x64, got '{s}'");
     }
 
-    internal static Difficulty ParseDifficulty(string? s) => s?.ToLowerInvariant() switch
+    internal static Difficulty ParseDifficulty(string s) => s.ToLowerInvariant() switch
     {
-        null or "hard" => Difficulty.Hard,
+        "hard" => Difficulty.Hard,
         "easy" => Difficulty.Easy,
         _ => throw new UsageException($"--difficulty must be easy or hard, got '{s}'"),
     };
 
-    internal static string ParseAgent(string? s, string fallback)
+    internal static string ParseAgent(string s)
     {
-        s ??= fallback;
         if (!AgentRegistry.Names.Contains(s)) throw new UsageException($"unknown agent '{s}' (choose from: {string.Join(", ", AgentRegistry.Names)})");
         return s;
     }
 
-    internal static int Positive(Args a, string name, int fallback, int min = 1)
-    {
-        int v = a.Int(name, fallback);
-        if (v < min) throw new UsageException($"--{name} must be at least {min}, got {v}");
-        return v;
-    }
-
     // ------------------------------------------------------------------ render
 
-    private static int RenderCommand(string[] argv)
+    private static Command RenderCommand()
     {
-        var a = new Args(argv);
-        string outPath = a.Require("out");
-        int seed = Positive(a, "seed", 0, 0);
-        var difficulty = ParseDifficulty(a.Get("difficulty"));
-        string agentName = ParseAgent(a.Get("agent"), "expert");
-        int steps = Positive(a, "steps", 1000);
-        var (w, h) = ParseSize(a.Get("size"), (64, 64));
-        double fps = a.Double("fps", 15);
-        int agentSeed = Positive(a, "agent-seed", seed, 0);
+        var outOption = Opt.Text("--out", "FILE.gif: an animated GIF; FILE.png: a contact sheet of every 4th frame; DIR: one PNG per frame",
+            "FILE.gif|FILE.png|DIR", required: true);
+        var seedOption = Opt.Int("--seed", 0, "the level", min: 0);
+        var difficultyOption = DifficultyOption();
+        var agentOption = AgentOption("expert", "who plays");
+        var stepsOption = Opt.Int("--steps", 1000, "step limit", min: 1);
+        var sizeOption = SizeOption();
+        var scaleOption = Opt.OptionalInt("--scale", "enlarge each frame K times with crisp pixels for viewing (default 4 for GIF/PNG sheet, 1 for DIR)", min: 1);
+        var fpsOption = Opt.Double("--fps", 15, "GIF playback rate, (0, 100]");
+        var agentSeedOption = Opt.OptionalInt("--agent-seed", "seed of the agent's choices (default: the level seed)", min: 0);
+        var cmd = new Command("render",
+            "play a level with an agent and save it as a GIF or PNG frames\n" +
+            "Plays level --seed with the agent until the episode ends or --steps steps.")
+        { outOption, seedOption, difficultyOption, agentOption, stepsOption, sizeOption, scaleOption, fpsOption, agentSeedOption };
+        cmd.SetAction(p => Render(p.GetValue(outOption)!, p.GetValue(seedOption), ParseDifficulty(p.GetValue(difficultyOption)!), ParseAgent(p.GetValue(agentOption)!),
+            p.GetValue(stepsOption), ParseSize(p.GetValue(sizeOption)!), p.GetValue(scaleOption), p.GetValue(fpsOption), p.GetValue(agentSeedOption)));
+        return cmd;
+    }
+
+    private static int Render(string outPath, int seed, Difficulty difficulty, string agentName, int steps, (int, int) size, int? scaleGiven, double fps, int? agentSeedGiven)
+    {
+        var (w, h) = size;
+        int agentSeed = agentSeedGiven ?? seed;
         bool gif = outPath.EndsWith(".gif", StringComparison.OrdinalIgnoreCase);
         bool sheet = outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase);
-        int scale = Positive(a, "scale", gif || sheet ? 4 : 1);
-        a.RejectUnknown();
+        int scale = scaleGiven ?? (gif || sheet ? 4 : 1);
         if (!(fps > 0 && fps <= 100)) throw new UsageException($"--fps must be in (0, 100], got {fps}");
 
         var world = new PlatformerWorld(new PlatformerSettings { Width = w, Height = h, Difficulty = difficulty, MaxSteps = steps });
@@ -126,17 +113,27 @@ public static class WorldCommands
 
     // ------------------------------------------------------------------ eval
 
-    private static int EvalCommand(string[] argv)
+    private static Command EvalCommand()
     {
-        var a = new Args(argv, "json");
-        string agentName = ParseAgent(a.Get("agent"), "expert");
-        var difficulty = ParseDifficulty(a.Get("difficulty"));
-        int levels = Positive(a, "levels", 200);
-        int first = Positive(a, "first-seed", 0, 0);
-        int maxSteps = Positive(a, "max-steps", 1000);
-        int threads = Positive(a, "threads", Environment.ProcessorCount);
-        bool json = a.Flag("json");
-        a.RejectUnknown();
+        var agentOption = AgentOption("expert", "who plays");
+        var difficultyOption = DifficultyOption();
+        var levelsOption = Opt.Int("--levels", 200, "levels to play", min: 1);
+        var firstOption = Opt.Int("--first-seed", 0, "the first level's seed", min: 0);
+        var maxStepsOption = Opt.Int("--max-steps", 1000, "step limit per episode", min: 1);
+        var threadsOption = Opt.Threads(Environment.ProcessorCount);
+        var jsonOption = Opt.Flag("--json", "one JSON object: success rate, steps, how episodes ended, unsolved seeds");
+        var cmd = new Command("eval",
+            "success rate of an agent over many levels\n" +
+            "Plays levels S..S+N−1 once each and prints the share solved, the mean episode length\n" +
+            "and how episodes ended. Deterministic: the same command gives the same numbers.")
+        { agentOption, difficultyOption, levelsOption, firstOption, maxStepsOption, threadsOption, jsonOption };
+        cmd.SetAction(p => Eval(ParseAgent(p.GetValue(agentOption)!), ParseDifficulty(p.GetValue(difficultyOption)!), p.GetValue(levelsOption),
+            p.GetValue(firstOption), p.GetValue(maxStepsOption), p.GetValue(threadsOption), p.GetValue(jsonOption)));
+        return cmd;
+    }
+
+    private static int Eval(string agentName, Difficulty difficulty, int levels, int first, int maxSteps, int threads, bool json)
+    {
 
         var settings = new PlatformerSettings { Difficulty = difficulty, MaxSteps = maxSteps };
         var bar = json ? null : new ProgressBar($"eval {agentName}/{difficulty.ToString().ToLowerInvariant()}", levels, "levels");
@@ -173,12 +170,20 @@ public static class WorldCommands
 
     // ------------------------------------------------------------------ map
 
-    private static int MapCommand(string[] argv)
+    private static Command MapCommand()
     {
-        var a = new Args(argv);
-        int seed = Positive(a, "seed", 0, 0);
-        var difficulty = ParseDifficulty(a.Get("difficulty"));
-        a.RejectUnknown();
+        var seedOption = Opt.Int("--seed", 0, "the level", min: 0);
+        var difficultyOption = DifficultyOption();
+        var cmd = new Command("map",
+            "print a level's tile map as text\n" +
+            "# ground, = crate, ~ lava, ^ saw, $ coin, e enemy (start position), P player start.")
+        { seedOption, difficultyOption };
+        cmd.SetAction(p => Map(p.GetValue(seedOption), ParseDifficulty(p.GetValue(difficultyOption)!)));
+        return cmd;
+    }
+
+    private static int Map(int seed, Difficulty difficulty)
+    {
         var level = LevelGenerator.Generate(seed, difficulty);
         Console.WriteLine(RenderMap(level));
         Console.WriteLine($"level {seed} ({difficulty.ToString().ToLowerInvariant()}): complexity {level.Complexity}, {level.Sections.Count} sections, " +
@@ -210,15 +215,25 @@ public static class WorldCommands
 
     // ------------------------------------------------------------------ bench
 
-    private static int BenchCommand(string[] argv)
+    private static Command BenchCommand()
     {
-        var a = new Args(argv, "json");
-        int frames = Positive(a, "frames", 20000);
-        var (w, h) = ParseSize(a.Get("size"), (64, 64));
-        int aa = Positive(a, "antialias", new PlatformerSettings().Antialias);
-        int threads = Positive(a, "threads", Environment.ProcessorCount);
-        bool json = a.Flag("json");
-        a.RejectUnknown();
+        var framesOption = Opt.Int("--frames", 20000, "frames per measurement", min: 1);
+        var sizeOption = SizeOption();
+        var aaOption = Opt.Int("--antialias", new PlatformerSettings().Antialias, "supersampling factor of the renderer", min: 1);
+        var threadsOption = Opt.Threads(Environment.ProcessorCount);
+        var jsonOption = Opt.Flag("--json", "one JSON object with the three rates");
+        var cmd = new Command("bench",
+            "frames per second of the world (stepping and rendering)\n" +
+            "Steps a random agent through hard levels and renders every frame, on one thread and then on --threads\n" +
+            "threads; also the stepping rate alone.")
+        { framesOption, sizeOption, aaOption, threadsOption, jsonOption };
+        cmd.SetAction(p => Bench(p.GetValue(framesOption), ParseSize(p.GetValue(sizeOption)!), p.GetValue(aaOption), p.GetValue(threadsOption), p.GetValue(jsonOption)));
+        return cmd;
+    }
+
+    private static int Bench(int frames, (int, int) size, int aa, int threads, bool json)
+    {
+        var (w, h) = size;
         var settings = new PlatformerSettings { Width = w, Height = h, Antialias = aa };
         try { settings.Validate(); } catch (ArgumentException e) { throw new UsageException(e.Message); }
 
@@ -259,15 +274,27 @@ public static class WorldCommands
 
     // ------------------------------------------------------------------ play
 
-    private static int PlayCommand(string[] argv)
+    private static Command PlayCommand()
     {
-        var a = new Args(argv, "step");
-        int seed = Positive(a, "seed", 0, 0);
-        var difficulty = ParseDifficulty(a.Get("difficulty"));
-        var (w, h) = ParseSize(a.Get("size"), (64, 64));
-        double fps = a.Double("fps", 15);
-        bool stepMode = a.Flag("step");
-        a.RejectUnknown();
+        var seedOption = Opt.Int("--seed", 0, "the first level", min: 0);
+        var difficultyOption = DifficultyOption();
+        var sizeOption = SizeOption();
+        var fpsOption = Opt.Double("--fps", 15, "ticks per second in real-time mode, (0, 60]");
+        var stepOption = Opt.Flag("--step", "turn-based: each key press advances one tick (any other key: no-op)");
+        var cmd = new Command("play",
+            "play the platformer in this terminal\n" +
+            "Draws the world with coloured half-block characters (needs a terminal with 24-bit colour).\n" +
+            "Keys: ←/a and →/d set the direction you keep walking, ↓/s stops (and drops through crates),\n" +
+            "      ↑/w/space jumps, r restarts the level, n goes to the next level, q or Esc quits.")
+        { seedOption, difficultyOption, sizeOption, fpsOption, stepOption };
+        cmd.SetAction(p => Play(p.GetValue(seedOption), ParseDifficulty(p.GetValue(difficultyOption)!), ParseSize(p.GetValue(sizeOption)!),
+            p.GetValue(fpsOption), p.GetValue(stepOption)));
+        return cmd;
+    }
+
+    private static int Play(int seed, Difficulty difficulty, (int, int) size, double fps, bool stepMode)
+    {
+        var (w, h) = size;
         if (!(fps > 0 && fps <= 60)) throw new UsageException($"--fps must be in (0, 60], got {fps}");
         if (Console.IsInputRedirected || Console.IsOutputRedirected)
         {
