@@ -120,23 +120,22 @@ public sealed class DynamicsModel : Module
     public HeadSampler CreateHeadSampler() => new(this);
 
     /// <summary>See <see cref="CreateHeadSampler"/>.</summary>
-    public sealed unsafe class HeadSampler : IDisposable
+    public sealed class HeadSampler : IDisposable
     {
         private readonly DynamicsModel _model;
-        private readonly Engine.Kernels.Gemm.PackedB _weight;
+        private readonly Engine.Backend.IMaskedHead _head;
 
         internal HeadSampler(DynamicsModel model)
         {
             _model = model;
-            var w = model._head.Weight;                                         // (K, D)
-            _weight = Engine.Kernels.Gemm.PackB(true, w.Shape[1], w.Shape[0], w.Pointer, w.Shape[1]);
+            _head = Engine.Backend.Backends.Default.CreateMaskedHead(model._head.Weight, model._head.Bias);   // (K, D), (K)
         }
 
         /// <summary>The MASK id of the model's input.</summary>
         public int MaskId => _model.MaskId;
 
         /// <summary>
-        /// One MaskGIT step (<see cref="MaskGit.Step(IRowLogits, int, Span{int}, Span{bool}, int, int, int, float, Rng)"/>)
+        /// One MaskGIT step (<see cref="MaskGit.Step(Engine.Backend.IMaskedHead, Tensor, int, Span{int}, Span{bool}, int, int, int, float, Rng)"/>)
         /// for one frame whose final hidden states are rows <paramref name="firstRow"/>.. of <paramref name="hidden"/> (…, D).
         /// </summary>
         public int Step(Tensor hidden, int firstRow, Span<int> tokens, Span<bool> fixedMask, int step, int steps, float temperature, Rng rng)
@@ -144,26 +143,11 @@ public sealed class DynamicsModel : Module
             int d = _model.Config.Dim;
             if (hidden.Shape[^1] != d || (long)(firstRow + tokens.Length) * d > hidden.Size)
                 throw new ArgumentException($"hidden states {hidden.ShapeString} do not hold rows {firstRow}..{firstRow + tokens.Length} of width {d}");
-            var bias = _model._head.Bias;
-            var rows = new Rows(hidden.Pointer + (long)firstRow * d, d, _weight, bias is null ? null : bias.Pointer);
-            return MaskGit.Step(rows, _model.CodebookSize, tokens, fixedMask, _model.MaskId, step, steps, temperature, rng);
+            return MaskGit.Step(_head, hidden, firstRow, tokens, fixedMask, _model.MaskId, step, steps, temperature, rng);
         }
 
-        /// <summary>Frees the packed weights.</summary>
-        public void Dispose() => _weight.Dispose();
-
-        private sealed class Rows(float* hidden, int d, Engine.Kernels.Gemm.PackedB weight, float* bias) : IRowLogits
-        {
-            [ThreadStatic] private static Engine.Kernels.AlignedBuffer? _gathered;
-
-            public void Compute(ReadOnlySpan<int> rows, float* output)
-            {
-                float* a = (_gathered ??= new()).Get((long)rows.Length * d);
-                for (int r = 0; r < rows.Length; r++)
-                    new ReadOnlySpan<float>(hidden + (long)rows[r] * d, d).CopyTo(new Span<float>(a + (long)r * d, d));
-                Engine.Kernels.Gemm.SgemmSerial(rows.Length, a, d, weight, output, weight.N, new Engine.Kernels.GemmEpilogue(bias, false, null, 0));
-            }
-        }
+        /// <summary>Frees the prepared weights.</summary>
+        public void Dispose() => _head.Dispose();
     }
 
     // levels: each clip's corruption bucket (training), or null for none (bucket 0, as at play).

@@ -52,4 +52,42 @@ public unsafe class SamplingKernelTests
             Assert.Throws<ArgumentOutOfRangeException>(() => Sampling.SampleRow(p, 4, 0f, 0.5, p));
         }
     }
+
+    [Theory]
+    [InlineData(1f)]
+    [InlineData(0f)]
+    public void MaskedHead_SamplesTheRowsAsTheirFullLogitsWould(float temperature)
+    {
+        // The backend's head (packed weights, blocks of rows in parallel) against the plain way: every row's logits
+        // by a matrix product, then each chosen row sampled alone.
+        int rowsInHidden = 70, d = 40, k = 130;
+        var rng = new Rng(5);
+        using var scope = new TensorScope();
+        var hidden = Tensor.From(Enumerable.Range(0, rowsInHidden * d).Select(_ => rng.NextFloat() - 0.5f).ToArray(), [rowsInHidden, d]);
+        var weight = Tensor.From(Enumerable.Range(0, k * d).Select(_ => rng.NextFloat() - 0.5f).ToArray(), [k, d]);
+        var bias = Tensor.From(Enumerable.Range(0, k).Select(_ => rng.NextFloat() - 0.5f).ToArray(), [k]);
+        int firstRow = 3;
+        int[] rows = Enumerable.Range(0, 60).Where(i => i % 3 != 1).ToArray();      // 40 rows, several blocks
+        var draws = rows.Select(_ => rng.NextDouble()).ToArray();
+        using var head = Backend.Backends.Default.CreateMaskedHead(weight, bias);
+        var codes = new int[rows.Length];
+        var confidence = new double[rows.Length];
+        head.Sample(hidden, firstRow, rows, temperature, draws, codes, confidence);
+
+        var h = hidden.ToArray(); var w = weight.ToArray(); var b = bias.ToArray();
+        var logits = new float[rowsInHidden * k];
+        for (int r = 0; r < rowsInHidden - firstRow; r++)
+            for (int c = 0; c < k; c++)
+            {
+                double z = b[c];
+                for (int j = 0; j < d; j++) z += h[(firstRow + r) * d + j] * w[c * d + j];
+                logits[r * k + c] = (float)z;
+            }
+        var expectedCodes = new int[rows.Length];
+        var expectedConfidence = new double[rows.Length];
+        Sampling.SampleRows(logits, k, rows, temperature, draws, expectedCodes, expectedConfidence);
+        Assert.Equal(expectedCodes, codes);
+        for (int i = 0; i < rows.Length; i++) Assert.Equal(expectedConfidence[i], confidence[i], 1e-4);
+        Assert.Throws<ArgumentOutOfRangeException>(() => head.Sample(hidden, firstRow, [rowsInHidden], temperature, [0.5], new int[1], new double[1]));
+    }
 }

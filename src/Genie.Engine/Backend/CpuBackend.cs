@@ -144,6 +144,9 @@ public sealed unsafe class CpuBackend : IBackend
     }
 
     /// <inheritdoc />
+    public IMaskedHead CreateMaskedHead(Tensor weight, Tensor? bias) => new CpuMaskedHead(weight, bias);
+
+    /// <inheritdoc />
     public void LinearFused(Tensor y, Tensor x, Tensor w, Tensor? b, bool gelu, Tensor? residual)
     {
         int rows = Rows(x), inF = Cols(x), outF = w.Shape[0];

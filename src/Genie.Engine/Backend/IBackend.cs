@@ -136,6 +136,11 @@ public interface IBackend
     /// <summary>y = permute(x) (or y += with accumulate); y's axis i is x's axis perm[i].</summary>
     void Permute(Tensor y, Tensor x, int[] perm, bool accumulate);
 
+    // --- sampling (inference) ---
+    /// <summary>MaskGIT's head for play: the linear layer <paramref name="weight"/> (K, D) + <paramref name="bias"/>,
+    /// prepared once, whose logits are made and sampled only for the rows still to sample.</summary>
+    IMaskedHead CreateMaskedHead(Tensor weight, Tensor? bias);
+
     // --- optimiser ---
     /// <summary>One AdamW step on a parameter with its gradient and moment buffers.</summary>
     void AdamW(Tensor p, Tensor g, Tensor m, Tensor v, AdamWStep step);

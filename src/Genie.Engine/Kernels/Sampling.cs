@@ -32,6 +32,40 @@ public static unsafe class Sampling
         };
     }
 
+    /// <summary>
+    /// Greedy decoding of a row: the argmax and its untempered probability 1 / Σ exp(logit − max).
+    /// <paramref name="scratch"/> holds <paramref name="codes"/> floats.
+    /// </summary>
+    public static (int Code, double Probability) Greedy(float* logits, int codes, float* scratch)
+    {
+        if (codes <= 0) throw new ArgumentOutOfRangeException(nameof(codes), "a row needs at least one code");
+        var row = new ReadOnlySpan<float>(logits, codes);
+        var probs = new Span<float>(scratch, codes);
+        int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
+        System.Numerics.Tensors.TensorPrimitives.Subtract(row, row[best], probs);
+        System.Numerics.Tensors.TensorPrimitives.Exp(probs, probs);
+        return (best, 1.0 / System.Numerics.Tensors.TensorPrimitives.Sum(probs));
+    }
+
+    /// <summary>
+    /// Rows <paramref name="rows"/> of a logits matrix (…, <paramref name="codes"/>) that is already there, each sampled
+    /// as by <see cref="SampleRow(float*, int, float, double, float*)"/> with its draw (or, at τ = 0, by
+    /// <see cref="Greedy"/>), serially: for tests and small cases; play uses <see cref="Backend.IMaskedHead"/>.
+    /// </summary>
+    public static void SampleRows(ReadOnlySpan<float> logits, int codes, ReadOnlySpan<int> rows, float temperature, ReadOnlySpan<double> draws,
+        Span<int> outCodes, Span<double> confidence)
+    {
+        var scratch = new float[codes];
+        fixed (float* pl = logits)
+        fixed (float* ps = scratch)
+            for (int i = 0; i < rows.Length; i++)
+            {
+                if (rows[i] < 0 || (long)(rows[i] + 1) * codes > logits.Length) throw new ArgumentOutOfRangeException(nameof(rows), $"row {rows[i]} is outside {logits.Length} logits of {codes} codes");
+                float* row = pl + (long)rows[i] * codes;
+                (outCodes[i], confidence[i]) = temperature > 0f ? SampleRow(row, codes, temperature, draws[i], ps) : Greedy(row, codes, ps);
+            }
+    }
+
     private static (int, double) Sample<TV, O>(float* x, int k, float temperature, double draw, float* e)
         where TV : unmanaged where O : struct, IVec<TV>
     {
