@@ -208,31 +208,17 @@ public class ImageFileTests
 
     // ------------------------------------------------------------------ other formats
 
-    private static byte[] SkiaEncode(Image img, SKEncodedImageFormat format, int quality)
-    {
-        var info = new SKImageInfo(img.Width, img.Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
-        using var bmp = new SKBitmap(info);
-        for (int y = 0; y < img.Height; y++)
-            for (int x = 0; x < img.Width; x++)
-            {
-                var (r, g, b) = img.GetPixel(x, y);
-                bmp.SetPixel(x, y, new SKColor(r, g, b));
-            }
-        using var data = bmp.Encode(format, quality);
-        return data.ToArray();
-    }
-
     [Fact]
     public void WebP_LosslessAndLossy_Decode()
     {
         var img = ImagingTests.RandomImage(23, 17, 8, levels: 4);
-        var lossless = SkiaEncode(img, SKEncodedImageFormat.Webp, 100);   // quality 100: libwebp's lossless mode
+        var lossless = MalformedFiles.SkiaEncode(img, SKEncodedImageFormat.Webp, 100);   // quality 100: libwebp's lossless mode
         Assert.Equal((ImageFormat.WebP, 23, 17), ImageFile.ReadHeader(lossless));
         Assert.Equal(img.Data, ImageFile.Decode(lossless).Data);
 
         var smooth = new Image(40, 30);
         for (int y = 0; y < 30; y++) for (int x = 0; x < 40; x++) smooth.SetPixel(x, y, (byte)(6 * x), (byte)(8 * y), 100);
-        var lossy = ImageFile.Decode(SkiaEncode(smooth, SKEncodedImageFormat.Webp, 90));
+        var lossy = ImageFile.Decode(MalformedFiles.SkiaEncode(smooth, SKEncodedImageFormat.Webp, 90));
         Assert.Equal((40, 30), (lossy.Width, lossy.Height));
         double mean = smooth.Data.Zip(lossy.Data, (a, b) => Math.Abs(a - b)).Average();
         Assert.True(mean < 4, $"mean |difference| {mean:F2} after lossy WebP");

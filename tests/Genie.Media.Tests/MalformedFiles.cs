@@ -20,10 +20,9 @@ public static class MalformedFiles
         return img;
     }
 
-    /// <summary>The picture as PNG (ours), and as JPEG and lossy and lossless WebP (Skia's encoders).</summary>
-    public static Dictionary<string, byte[]> ValidFiles()
+    /// <summary>An image encoded by Skia's own encoders (JPEG, WebP; quality 100 WebP is lossless).</summary>
+    public static byte[] SkiaEncode(Image img, SKEncodedImageFormat format, int quality)
     {
-        var img = Picture();
         var info = new SKImageInfo(img.Width, img.Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
         using var bmp = new SKBitmap(info);
         for (int y = 0; y < img.Height; y++)
@@ -32,7 +31,15 @@ public static class MalformedFiles
                 var (r, g, b) = img.GetPixel(x, y);
                 bmp.SetPixel(x, y, new SKColor(r, g, b));
             }
-        byte[] Encode(SKEncodedImageFormat f, int q) { using var d = bmp.Encode(f, q); return d.ToArray(); }
+        using var data = bmp.Encode(format, quality);
+        return data.ToArray();
+    }
+
+    /// <summary>The picture as PNG (ours), and as JPEG and lossy and lossless WebP (Skia's encoders).</summary>
+    public static Dictionary<string, byte[]> ValidFiles()
+    {
+        var img = Picture();
+        byte[] Encode(SKEncodedImageFormat f, int q) => SkiaEncode(img, f, q);
         return new()
         {
             ["png"] = Png.Encode(img),
