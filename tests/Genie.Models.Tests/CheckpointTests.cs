@@ -102,6 +102,18 @@ public sealed class CheckpointTests : IDisposable
         }
         Assert.Equal(Path.GetFullPath(Checkpoint.RequireLatest(runA)), Checkpoint.LoadState(Path.Combine(Checkpoint.RequireLatest(ft), "state.json")).InitFrom);
 
+        // Only the dynamics from the init run, under a new latent action model with another number of actions.
+        var cfgNewLam = TestData.Tiny("lam.num_actions=3", "train_dynamics.steps=1", "train_dynamics.lr=1e-12", "train_dynamics.min_lr=1e-13",
+            "train_dynamics.warmup=0", "train_dynamics.eval_every=1", "train_dynamics.checkpoint_every=1");
+        var parts = Path.Combine(_root, "parts");
+        new DynamicsTrainer(cfgNewLam, tokB, Data(cfgNewLam).Train, val, new RunOptions(parts, false, InitFrom: runA, InitParts: ["dynamics"])).Run();
+        var p2 = GenieModel.Load(parts).NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
+        foreach (var (name, value) in p2.Where(kv => kv.Key.StartsWith("dynamics.")))
+            for (int i = 0; i < value.Length; i++) Assert.True(Math.Abs(value[i] - a[name][i]) < 1e-5, $"{name}[{i}]");
+        Assert.Equal(3, p2["lam.vq.codebook"].Length / cfgNewLam.Lam.LatentDim);
+        Assert.Throws<InvalidDataException>(() => new DynamicsTrainer(cfgNewLam, tokB, Data(cfgNewLam).Train, val,
+            new RunOptions(Path.Combine(_root, "parts2"), false, InitFrom: runA)).Run());   // both parts: the LAM does not fit
+
         // Another architecture is refused before the run folder is made.
         var other = TestData.Tiny("dynamics.depth=1");
         var bad = Path.Combine(_root, "bad");

@@ -70,10 +70,12 @@ public static class TrainCommands
             : "a name in configs/ or a JSON path (default: the tokenizer run's config)", "NAME");
         var sets = Opt.Sets();
         var threads = Opt.Threads(Workers.ThreadCount, "kernel threads (all cores unless GENIE_THREADS is set)");
+        var initParts = Opt.Text("--init-parts", "with --init: the models that start from RUN0, lam and/or dynamics (default both); " +
+            "the others start from seeded weights, e.g. a new latent action model with another lam.num_actions", "lam,dynamics");
         var cmd = new Command(stage, description) { data, outOption, resume, init, config, sets, threads };
-        if (stage == "dynamics") cmd.Add(tokenizer);
+        if (stage == "dynamics") { cmd.Add(tokenizer); cmd.Add(initParts); }
         cmd.SetAction(p => Run(stage, p.GetValue(resume), p.GetValue(data), p.GetValue(outOption), stage == "dynamics" ? p.GetValue(tokenizer) : null,
-            p.GetValue(init), p.GetValue(sets)!, p.GetValue(config), p.GetValue(threads)));
+            p.GetValue(init), stage == "dynamics" ? p.GetValue(initParts) : null, p.GetValue(sets)!, p.GetValue(config), p.GetValue(threads)));
         return cmd;
     }
 
@@ -144,9 +146,13 @@ public static class TrainCommands
         return 0;
     }
 
-    private static int Run(string stage, string? resume, string? dataDir, string? outDir, string? tokenizerRun, string? init, string[] sets,
-        string? configName, int threads)
+    private static int Run(string stage, string? resume, string? dataDir, string? outDir, string? tokenizerRun, string? init, string? initParts,
+        string[] sets, string? configName, int threads)
     {
+        string[]? parts = initParts?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts is not null && init is null) throw new UsageException("--init-parts says which models start from --init RUN0; give --init too");
+        if (parts is not null && (parts.Length == 0 || parts.Any(x => x is not ("lam" or "dynamics"))))
+            throw new UsageException($"--init-parts must be lam, dynamics or lam,dynamics, got '{initParts}'");
         Workers.ThreadCount = threads;
 
         GenieConfig config;
@@ -188,7 +194,7 @@ public static class TrainCommands
         var bar = new ProgressBar($"train {stage}", train.Steps, "steps");
         string? lastMessage = null;
         if (init is not null) Checkpoint.RequireLatest(init);   // a clear error before anything starts
-        var options = new RunOptions(runDir, resume is not null, InitFrom: init, Progress: p =>
+        var options = new RunOptions(runDir, resume is not null, InitFrom: init, InitParts: parts, Progress: p =>
         {
             if (p.Message is not null && p.Message != lastMessage) { bar.Note(p.Message); lastMessage = p.Message; }
             bar.Report(p.Step, (long)(p.Step * (double)train.BatchSize * train.ClipLength), "frames");

@@ -47,11 +47,15 @@ public sealed class DynamicsTrainer : Trainer
     /// <inheritdoc />
     protected override IReadOnlyDictionary<string, VectorQuantizer> Quantizers => new Dictionary<string, VectorQuantizer> { ["lam.vq"] = Genie.Lam.Quantizer };
 
-    /// <summary>The LAM and the dynamics model only: the frozen tokenizer stays the one of the run's --tokenizer.</summary>
+    /// <summary>The LAM and the dynamics model (or those of <see cref="RunOptions.InitParts"/>): the frozen tokenizer
+    /// stays the one of the run's --tokenizer.</summary>
     protected override void LoadInitWeights(IReadOnlyDictionary<string, (int[] Shape, float[] Data)> weights)
     {
-        LoadExactly(Genie.Lam, weights, "lam.");
-        LoadExactly(Genie.Dynamics, weights, "dynamics.");
+        var parts = Options.InitParts ?? ["lam", "dynamics"];
+        if (parts.Count == 0 || parts.Any(p => p is not ("lam" or "dynamics")))
+            throw new ArgumentException($"the models to initialise must be lam and/or dynamics, got '{string.Join(",", parts)}'");
+        if (parts.Contains("lam")) LoadExactly(Genie.Lam, weights, "lam.");
+        if (parts.Contains("dynamics")) LoadExactly(Genie.Dynamics, weights, "dynamics.");
     }
 
     /// <inheritdoc />

@@ -26,7 +26,11 @@ public readonly record struct TrainProgress(int Step, int Total, double Loss, do
 /// <param name="InitFrom">A new run only: start from the model weights of this run's latest checkpoint (same stage;
 /// every weight of this run's model there with its shape) instead of seeded ones; the optimiser, schedule, data order and step count start fresh, as
 /// for fine-tuning a trained world on other video.</param>
-public sealed record RunOptions(string RunDir, bool Resume, Action<TrainProgress>? Progress = null, string? InitFrom = null);
+/// <param name="InitParts">Dynamics stage with <paramref name="InitFrom"/>: which models start from it ("lam",
+/// "dynamics"; null: both); the others start from seeded weights (e.g. a new latent action model with another number
+/// of actions under a trained dynamics model).</param>
+public sealed record RunOptions(string RunDir, bool Resume, Action<TrainProgress>? Progress = null, string? InitFrom = null,
+    IReadOnlyList<string>? InitParts = null);
 
 /// <summary>
 /// The training loop shared by both stages: seeded start or exact resume, warm-up + cosine learning rate,
