@@ -93,4 +93,13 @@ public class AgentTests
         }
         Assert.Equal(Train(), Train());
     }
+
+    [Fact]
+    public void SeedInterval_IsTheStudentT95()
+    {
+        var (mean, half) = SeedInterval.Of([0.2, 0.4, 0.6]);
+        Assert.Equal(0.4, mean, 12);
+        Assert.Equal(4.303 * 0.2 / Math.Sqrt(3), half, 9);
+        Assert.Equal((0.5, 0.0), SeedInterval.Of([0.5]));
+    }
 }
