@@ -55,4 +55,13 @@ public class AgentBcTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
         Assert.Equal(1, r.Exit);
         Assert.Contains("genie agent bc: --labels 100000 is more than the expert data's", r.Stderr);
     }
+
+    [Fact]
+    public void GivenExpertData_TrainsOnIt()
+    {
+        var r = BcWith("5", "--data", f.Data, "--json");
+        Assert.True(r.Exit == 0, r.Stderr);
+        Assert.Equal(3, r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.DoesNotContain("expert episodes", r.Stderr);                 // nothing played: the dataset is the video
+    }
 }
