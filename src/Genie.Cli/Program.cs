@@ -14,6 +14,7 @@ DataCommands.Register(root);
 TrainCommands.Register(root);
 EvalCommands.Register(root);
 PlayCommands.Register(root);
+AgentCommands.Register(root);
 
 return Run(args);
 

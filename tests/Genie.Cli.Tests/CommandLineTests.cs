@@ -18,7 +18,8 @@ public class CommandLineTests
     public void Help_ListsEveryCommand_AndEachHasItsOwnHelpWithDefaults()
     {
         var commands = Commands();
-        Assert.Equal(19, commands.Length);
+        Assert.Equal(20, commands.Length);
+        Assert.Contains("agent bc", commands);
         Assert.Contains("data ingest", commands);
         Assert.Contains("train merge-codes", commands);
         foreach (var c in commands)
