@@ -71,6 +71,14 @@ public class EvalReportTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
         Assert.True(CountOf(html, "class=\"plot") >= 4, "Δt curve, PSNR curve, heat map, controllability");
         Assert.Contains("id=\"training\"", html);
         Assert.Contains("class=\"plot training\"", html);                         // the dynamics run has a metrics.jsonl
+        // The plots carry their text (title, axis labels): the first plot's title band is not blank. Without a font
+        // file SkiaSharp's self-contained build finds no font and draws every text as nothing.
+        var firstPlot = System.Text.RegularExpressions.Regex.Match(html, "src=\"data:image/png;base64,([A-Za-z0-9+/=]+)\"").Groups[1].Value;
+        var plot = global::Genie.Media.ImageFile.Decode(Convert.FromBase64String(firstPlot));
+        int dark = 0;
+        for (int y = 0; y < 30; y++)
+            for (int x = 0; x < plot.Width; x++) { var (pr, pg, pb) = plot.GetPixel(x, y); if (pr + pg + pb < 300) dark++; }
+        Assert.True(dark > 50, $"the first plot's title band has {dark} dark pixels: its text was not drawn");
         Assert.DoesNotContain("http://", html);
         Assert.DoesNotContain("https://", html);
         Assert.DoesNotContain("<script", html);

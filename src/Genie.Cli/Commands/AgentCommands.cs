@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Genie.Cli.Agents;
+using Genie.Cli.Report;
 using Genie.Core;
 using Genie.Core.IO;
 using Genie.Data;
@@ -231,7 +232,7 @@ public static class AgentCommands
 
     private static byte[] Plot(List<BcScore> scores, int[] labelCounts, string difficulty, int levels)
     {
-        var plot = new Plot();
+        var plot = PlotFonts.NewPlot();
         var xs = labelCounts.Select(n => Math.Log10(n)).ToArray();
         var stats = labelCounts.Select(n => SeedInterval.Of(scores.Where(s => s.Policy == "latent" && s.Labels == n).Select(s => s.SolvedShare).ToList())).ToArray();
         var line = plot.Add.Scatter(xs, stats.Select(s => s.Mean).ToArray());

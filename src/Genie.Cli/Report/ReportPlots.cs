@@ -12,7 +12,7 @@ public static class ReportPlots
     /// <summary>Δt PSNR against t (1-based: frame 1 is the prompt, where both rollouts show the same decoded frame).</summary>
     public static byte[] DeltaPsnr(double[] delta)
     {
-        var plot = new Plot();
+        var plot = PlotFonts.NewPlot();
         var ts = Enumerable.Range(1, delta.Length).Select(t => (double)t).ToArray();
         plot.Add.Scatter(ts, delta);
         plot.Add.HorizontalLine(0, color: Colors.Gray);
@@ -25,7 +25,7 @@ public static class ReportPlots
     /// <summary>Mean PSNR per frame of the rollouts with inferred and with random actions, and of next frames sampled from real context.</summary>
     public static byte[] PsnrCurves(double[] inferred, double[] random, double[] realContext)
     {
-        var plot = new Plot();
+        var plot = PlotFonts.NewPlot();
         var ts = Enumerable.Range(1, inferred.Length).Select(t => (double)t).ToArray();
         // Frame 1 is the decoded prompt in every rollout; its PSNR is the tokenizer's and would squash the scale.
         var shown = ts.Skip(1).ToArray();
@@ -46,7 +46,7 @@ public static class ReportPlots
         var data = new double[rows, cols];
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++) data[r, c] = counts[r][c];
-        var plot = new Plot();
+        var plot = PlotFonts.NewPlot();
         var map = plot.Add.Heatmap(data);
         map.Colormap = new ScottPlot.Colormaps.Viridis();
         map.Rectangle = new CoordinateRect(-0.5, cols - 0.5, -0.5, rows - 0.5);   // the cells' edges; row 0 drawn at the top: cell (r, c) centred on (c, rows − 1 − r)
@@ -74,7 +74,7 @@ public static class ReportPlots
     /// </summary>
     public static byte[] Controllability(IReadOnlyList<ActionMotion> actions)
     {
-        var plot = new Plot();
+        var plot = PlotFonts.NewPlot();
         var series = new (string Label, Func<ActionMotion, double> Value)[]
         {
             ("first frame, right", a => a.FirstRight), ("first frame, up", a => a.FirstUp),
@@ -125,7 +125,7 @@ public static class ReportPlots
         var plots = new List<(string, byte[])>();
         foreach (var (key, bySplit) in series)
         {
-            var plot = new Plot();
+            var plot = PlotFonts.NewPlot();
             foreach (var (split, points) in bySplit)
                 plot.Add.Scatter(points.Select(p => p.Step).ToArray(), points.Select(p => p.Value).ToArray()).LegendText = split;
             plot.Title(key);
