@@ -66,6 +66,13 @@ public sealed record LamConfig
     /// 2 shows the motion of the transition, 3 also the motion before it (so an action's acceleration).
     /// </summary>
     public int Window { get; init; } = 0;
+    /// <summary>
+    /// Weight of a penalty on the change of the (L2-normalised, continuous) latent action from one transition of a
+    /// clip to the next: mean ‖â_{t+1} − â_t‖². A button held for several frames then tends to keep one latent
+    /// instead of one per walk phase or camera step, which is what holding a latent in play asks of the dynamics
+    /// model (docs/training.md, "A world that plays"). 0 (default): off, the paper's LAM.
+    /// </summary>
+    public float HoldWeight { get; init; } = 0f;
 }
 
 /// <summary>MaskGIT dynamics model (ARCHITECTURE.md §6).</summary>
@@ -256,6 +263,7 @@ public sealed record GenieConfig
         Need(Dynamics.SelfForcing == 0 || Dynamics.Masking == "prefix", "dynamics.self_forcing needs dynamics.masking = \"prefix\"");
         Need(Lam.NumActions >= 1 && Tokenizer.CodebookSize >= 2, "codebooks need at least one action and two tokens");
         Need(Lam.Window == 0 || (Lam.Window >= 2 && Lam.Window <= MaxFrames), "lam.window must be 0 (the whole clip) or in [2, max_frames]");
+        Need(Lam.HoldWeight >= 0 && Lam.HoldWeight <= 100, "lam.hold_weight must be in [0, 100]");
         Need(Dynamics.WindowHop >= 1 && Dynamics.WindowHop <= Math.Max(1, MaxFrames - 1), "dynamics.window_hop must be in [1, max_frames − 1]");
         return this;
     }

@@ -21,7 +21,7 @@ public sealed record LamOutput(Tensor Actions, Tensor Prediction, Tensor Loss, T
 ///          → a_t for t = 1..T−1 (a_t sees x_≤t+1 only)
 /// decoder: patches of x_1..x_{T−1} → Linear → +pos; add Linear(L_a, D)(a_t) to every token of frame t
 ///          → ST blocks (causal) → LN → Linear(D, p²·3) → sigmoid → prediction of x_{t+1} at position t
-/// loss:    mean((x̂_{2..T} − x_{2..T})²) + VQ loss
+/// loss:    mean((x̂_{2..T} − x_{2..T})²) + VQ loss (+ hold_weight · mean ‖â_{t+1} − â_t‖², off by default)
 /// </code>
 /// Shape keys: B, T, N (patches per frame at the LAM's patch size), P = p²·3, D, L (= L_a), A actions.
 /// </summary>
@@ -117,21 +117,36 @@ public sealed class LatentActionModel : Module
     public LamOutput Forward(Tensor patches_BTNP)
     {
         int t = patches_BTNP.Shape[1];
+        int b = patches_BTNP.Shape[0];
         if (Config.Window == 0)
         {
-            var vq = Quantizer.Forward(EncodeContinuous(patches_BTNP));
+            var continuous = EncodeContinuous(patches_BTNP);
+            var vq = Quantizer.Forward(continuous);
             var prediction = Decode(Ops.Slice(patches_BTNP, 1, 0, t - 1), vq.Quantized);
             var recon = Ops.MseLoss(prediction, Ops.Slice(patches_BTNP, 1, 1, t - 1));
-            return new LamOutput(vq.Quantized, prediction, Ops.Add(recon, vq.Loss), recon, vq);
+            return new LamOutput(vq.Quantized, prediction, WithHold(Ops.Add(recon, vq.Loss), continuous, b, t), recon, vq);
         }
-        int w = Config.Window, r = patches_BTNP.Shape[0] * (t - 1), l = Config.LatentDim;
+        int w = Config.Window, r = b * (t - 1), l = Config.LatentDim;
         var windows = Input(patches_BTNP);                                          // (R, w, N, P)
-        var q = Quantizer.Forward(LastTransition(EncodeContinuous(windows), r, w));  // (R, L), as EncodeActions
+        var latents = LastTransition(EncodeContinuous(windows), r, w);              // (R, L), as EncodeActions
+        var q = Quantizer.Forward(latents);
         var actions = w == 2 ? q.Quantized
             : Ops.Reshape(Ops.Concat(1, Tensor.Zeros(r, w - 2, l), Ops.Reshape(q.Quantized, [r, 1, l])), [r * (w - 1), l]);
         var next = Ops.Slice(Decode(Ops.Slice(windows, 1, 0, w - 1), actions), 1, w - 2, 1);   // (R, 1, N, P)
         var loss = Ops.MseLoss(next, Ops.Slice(windows, 1, w - 1, 1));
-        return new LamOutput(q.Quantized, next, Ops.Add(loss, q.Loss), loss, q);
+        return new LamOutput(q.Quantized, next, WithHold(Ops.Add(loss, q.Loss), latents, b, t), loss, q);
+    }
+
+    /// <summary>
+    /// <paramref name="loss"/> plus <see cref="LamConfig.HoldWeight"/> · mean ‖â_{t+1} − â_t‖² over consecutive
+    /// transitions of each clip, â the L2-normalised continuous latents (B·(T−1), L) in clip order.
+    /// </summary>
+    private Tensor WithHold(Tensor loss, Tensor latents_RL, int b, int t)
+    {
+        if (Config.HoldWeight == 0f || t < 3) return loss;
+        var a = Ops.Reshape(Ops.L2Normalize(latents_RL), [b, t - 1, Config.LatentDim]);
+        var change = Ops.MseLoss(Ops.Slice(a, 1, 1, t - 2), Ops.Slice(a, 1, 0, t - 2));   // mean over B·(T−2)·L values
+        return Ops.Add(loss, Ops.Scale(change, Config.HoldWeight * Config.LatentDim));   // · L: mean squared norm per pair
     }
 
     /// <summary>Of (R·(w−1), L) latents of R windows, the one of each window's last transition: (R, L).</summary>

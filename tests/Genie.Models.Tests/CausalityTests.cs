@@ -77,6 +77,36 @@ public class CausalityTests
         Assert.Equal(3, Ids(clip).Length);
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(0)]
+    public void HoldWeight_AddsTheMeanSquaredChangeOfConsecutiveNormalisedLatents(int window)
+    {
+        // Same weights and clip with and without the penalty: the losses differ by exactly
+        // hold_weight · mean over consecutive pairs of ‖â_{t+1} − â_t‖², â the normalised continuous latents.
+        var plain = TestData.Tiny($"lam.window={window}");
+        var held = TestData.Tiny($"lam.window={window}", "lam.hold_weight=0.5");
+        var clip = TestData.MovingSquare(4, 16, new Rng(8)).Frames;
+        using var _ = new TensorScope();
+        using var __ = Tape.NoGrad();
+        var x = Patches.Tensor(clip, 1, 4, 16, 16, 8);
+        double lossPlain = new LatentActionModel(plain, new Rng(7)).Forward(x).Loss.Item();
+        var lam = new LatentActionModel(held, new Rng(7));
+        double lossHeld = lam.Forward(x).Loss.Item();
+        var a = lam.EncodeActions(x).ToArray();
+        int l = held.Lam.LatentDim;
+        double change = 0;
+        for (int t = 0; t + 1 < 3; t++)
+        {
+            double n0 = Math.Sqrt(Enumerable.Range(0, l).Sum(i => (double)a[t * l + i] * a[t * l + i]));
+            double n1 = Math.Sqrt(Enumerable.Range(0, l).Sum(i => (double)a[(t + 1) * l + i] * a[(t + 1) * l + i]));
+            for (int i = 0; i < l; i++) { double d = a[(t + 1) * l + i] / n1 - a[t * l + i] / n0; change += d * d; }
+        }
+        change /= 2;                                                    // two consecutive pairs in 3 transitions
+        Assert.True(change > 1e-4);
+        Assert.Equal(lossPlain + 0.5 * change, lossHeld, 4);
+    }
+
     [Fact]
     public void WindowOfThree_AtSeesFramesTMinus1ToTPlus1_AndTheFirstRepeatsFrame0()
     {
