@@ -211,13 +211,16 @@ public sealed class DynamicsModel : Module
         using (Engine.Autograd.Tape.NoGrad())
         using (new TensorScope())
         {
-            var logits = LevelLogits(input, actions_RL, b, t, null).ToArray();   // (B·T·N, K)
+            // The body over the whole clip, the head only on the frame each forced clip replaces (not on all B·T·N rows).
+            var h = FrameTokens(Body.Forward(Embed(input, actions_RL, b, t)));          // (B, T, N, D)
             for (int c = 0; c < b; c++)
             {
                 if (!forced[c]) continue;
+                var clipFrames = Ops.Slice(h, 0, c, 1);                                 // (1, T, N, D)
+                var logits = _head.Forward(Ops.Slice(clipFrames, 1, firsts[c] - 1, 1)).ToArray();   // (1, 1, N, K)
                 int frame = (c * t + firsts[c] - 1) * n;
                 for (int i = 0; i < n; i++)
-                    context[frame + i] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(logits, (frame + i) * CodebookSize, CodebookSize));
+                    context[frame + i] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(logits, i * CodebookSize, CodebookSize));
             }
         }
         return (context, firsts);
