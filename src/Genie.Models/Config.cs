@@ -130,6 +130,13 @@ public sealed record DynamicsConfig
     /// <summary>Sampling temperature τ.</summary>
     public float Temperature { get; init; } = 1.0f;
     /// <summary>
+    /// MaskGIT's randomness in which tokens to keep (Chang et al. 2022, its "choice temperature"): at step s of S a
+    /// position's confidence is log p + κ·(1 − s/S)·g with g ~ Gumbel(0, 1), so the early steps do not always fix the
+    /// tokens the model is surest of first (in a world, the ones that copy the frame before). 0 (default): the
+    /// paper's plain probability.
+    /// </summary>
+    public float ChoiceTemperature { get; init; } = 0f;
+    /// <summary>
     /// Past T_max frames the context window of play slides by this many frames at once. 1 slides every
     /// frame (the cached keys and values are then rebuilt for every new frame); h rebuilds them once every h
     /// frames, so the context holds between T_max − h and T_max − 1 frames.
@@ -229,6 +236,7 @@ public sealed record GenieConfig
         Range("dynamics.depth", Dynamics.Depth, 1, 256);
         Range("dynamics.sampling_steps", Dynamics.SamplingSteps, 1, 1000);
         Range("dynamics.temperature", Dynamics.Temperature, 0, 100);
+        Range("dynamics.choice_temperature", Dynamics.ChoiceTemperature, 0, 100);
         foreach (var (key, t) in new[] { ("train_tokenizer", TrainTokenizer), ("train_dynamics", TrainDynamics) })
         {
             Range($"{key}.batch_size", t.BatchSize, 1, 4096);

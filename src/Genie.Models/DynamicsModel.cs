@@ -43,12 +43,27 @@ public sealed class DynamicsModel : Module
     public int TokenOffset { get; }
     /// <summary>Rows of the body's hidden states per frame: N, plus the action token if there is one.</summary>
     public int FrameRows => Tokens + TokenOffset;
+    /// <summary>
+    /// MaskGIT's choice temperature κ for samplers made from now on (<see cref="CreateHeadSampler"/>); starts at the
+    /// config's <see cref="DynamicsConfig.ChoiceTemperature"/>, and evaluation may change it to compare.
+    /// </summary>
+    public float ChoiceTemperature
+    {
+        get => _choiceTemperature;
+        set
+        {
+            if (!(value >= 0) || float.IsInfinity(value)) throw new ArgumentOutOfRangeException(nameof(ChoiceTemperature), $"the choice temperature must be a finite number ≥ 0, got {value}");
+            _choiceTemperature = value;
+        }
+    }
+    private float _choiceTemperature;
 
     /// <summary>Builds the model for a tokenizer with <paramref name="tokens"/> tokens per frame.</summary>
     public DynamicsModel(GenieConfig config, int tokens, Rng rng)
     {
         var c = config.Dynamics;
         Config = c;
+        _choiceTemperature = c.ChoiceTemperature;
         CodebookSize = config.Tokenizer.CodebookSize;
         Tokens = tokens;
         _embed = Param("token_embed", [CodebookSize + 1, c.Dim], decay: true, t => Init.Normal(t, rng, Initializers.Std));
@@ -128,14 +143,17 @@ public sealed class DynamicsModel : Module
         internal HeadSampler(DynamicsModel model)
         {
             _model = model;
+            ChoiceTemperature = model.ChoiceTemperature;
             _head = Engine.Backend.Backends.Default.CreateMaskedHead(model._head.Weight, model._head.Bias);   // (K, D), (K)
         }
 
         /// <summary>The MASK id of the model's input.</summary>
         public int MaskId => _model.MaskId;
+        /// <summary>MaskGIT's choice temperature κ (the model's when this sampler was made).</summary>
+        public float ChoiceTemperature { get; }
 
         /// <summary>
-        /// One MaskGIT step (<see cref="MaskGit.Step(Engine.Backend.IMaskedHead, Tensor, int, Span{int}, Span{bool}, int, int, int, float, Rng)"/>)
+        /// One MaskGIT step (<see cref="MaskGit.Step(Engine.Backend.IMaskedHead, Tensor, int, Span{int}, Span{bool}, int, int, int, float, Rng, float)"/>)
         /// for one frame whose final hidden states are rows <paramref name="firstRow"/>.. of <paramref name="hidden"/> (…, D).
         /// </summary>
         public int Step(Tensor hidden, int firstRow, Span<int> tokens, Span<bool> fixedMask, int step, int steps, float temperature, Rng rng)
@@ -143,7 +161,7 @@ public sealed class DynamicsModel : Module
             int d = _model.Config.Dim;
             if (hidden.Shape[^1] != d || (long)(firstRow + tokens.Length) * d > hidden.Size)
                 throw new ArgumentException($"hidden states {hidden.ShapeString} do not hold rows {firstRow}..{firstRow + tokens.Length} of width {d}");
-            return MaskGit.Step(_head, hidden, firstRow, tokens, fixedMask, _model.MaskId, step, steps, temperature, rng);
+            return MaskGit.Step(_head, hidden, firstRow, tokens, fixedMask, _model.MaskId, step, steps, temperature, rng, ChoiceTemperature);
         }
 
         /// <summary>Frees the prepared weights.</summary>

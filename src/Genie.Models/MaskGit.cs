@@ -7,7 +7,8 @@ namespace Genie.Models;
 /// MaskGIT decoding of one frame (ARCHITECTURE.md §6): start with all N tokens masked; at step s = 1..S
 /// predict every masked position, sample it with temperature τ, take the sampled token's probability as its
 /// confidence, keep the N − ⌊N·cos(π/2 · s/S)⌋ most confident tokens fixed (fixed ones stay fixed) and
-/// re-mask the rest. After step S nothing is masked.
+/// re-mask the rest. After step S nothing is masked. With a choice temperature κ &gt; 0 (MaskGIT's own sampler) the
+/// confidence is log p + κ·(1 − s/S)·g, g ~ Gumbel(0, 1), one g per open position drawn after the sampling draws.
 /// </summary>
 public static class MaskGit
 {
@@ -50,13 +51,14 @@ public static class MaskGit
     /// positions left masked.
     /// </summary>
     public static int Step(ReadOnlySpan<float> logits, int codebook, Span<int> tokens, Span<bool> fixedMask, int maskId,
-        int step, int steps, float temperature, Core.Rng rng)
+        int step, int steps, float temperature, Core.Rng rng, float choiceTemperature = 0f)
     {
         if (logits.Length < (long)tokens.Length * codebook) throw new ArgumentException($"{logits.Length} logits do not cover {tokens.Length} tokens of {codebook} codes");
         var (open, draws) = Open(fixedMask, temperature, rng);
         var codes = new int[open.Length];
         var confidence = new double[open.Length];
         Engine.Kernels.Sampling.SampleRows(logits, codebook, open, temperature, draws, codes, confidence);
+        AddChoiceNoise(confidence, step, steps, choiceTemperature, rng);
         return Fix(tokens, fixedMask, maskId, step, steps, open, codes, confidence);
     }
 
@@ -66,14 +68,30 @@ public static class MaskGit
     /// sample, each block sampled on the core that made it (see <see cref="DynamicsModel.HeadSampler"/>).
     /// </summary>
     public static int Step(Engine.Backend.IMaskedHead head, Engine.Tensor hidden, int firstRow, Span<int> tokens, Span<bool> fixedMask, int maskId,
-        int step, int steps, float temperature, Core.Rng rng)
+        int step, int steps, float temperature, Core.Rng rng, float choiceTemperature = 0f)
     {
         using var _ = Engine.Diagnostics.Profiler.Measure("MaskGIT logits + sampling");
         var (open, draws) = Open(fixedMask, temperature, rng);
         var codes = new int[open.Length];
         var confidence = new double[open.Length];
         head.Sample(hidden, firstRow, open, temperature, draws, codes, confidence);
+        AddChoiceNoise(confidence, step, steps, choiceTemperature, rng);
         return Fix(tokens, fixedMask, maskId, step, steps, open, codes, confidence);
+    }
+
+    // MaskGIT's choice noise: confidence p → log p + κ·(1 − s/S)·g with g ~ Gumbel(0, 1), one draw per open position in
+    // order. Only the ranking matters to Fix, so with κ = 0 the probabilities are left as they are (and no draw is taken).
+    private static void AddChoiceNoise(double[] confidence, int step, int steps, float choiceTemperature, Core.Rng rng)
+    {
+        if (!(choiceTemperature >= 0) || float.IsInfinity(choiceTemperature)) throw new ArgumentOutOfRangeException(nameof(choiceTemperature), $"the choice temperature must be a finite number ≥ 0, got {choiceTemperature}");
+        if (choiceTemperature == 0f) return;
+        double scale = choiceTemperature * (1.0 - (double)step / steps);
+        for (int j = 0; j < confidence.Length; j++)
+        {
+            double u = rng.NextDouble();
+            double g = -Math.Log(-Math.Log(Math.Max(u, 1e-300)));
+            confidence[j] = Math.Log(Math.Max(confidence[j], 1e-300)) + scale * g;
+        }
     }
 
     // The positions still to sample, in order, and one random number for each, drawn first in token order: the

@@ -165,6 +165,38 @@ public class TrainingTests
     }
 
     [Fact]
+    public void MaskGit_ChoiceTemperature_KeepsPositionsByTheGumbelMaxOfTheirLogConfidence()
+    {
+        // Two positions, greedy sampling, S = 2: step 1 keeps one of them. Row 0's argmax has probability 0.9, row 1's
+        // 0.6. With κ = 0 the surer one is always kept; with choice noise log p + κ·(1 − 1/2)·g the Gumbel-max trick
+        // keeps row 0 with probability 0.9^(1/c) / (0.9^(1/c) + 0.6^(1/c)), c = κ/2.
+        const int k = 2, mask = k, trials = 20000;
+        float[] logits = [MathF.Log(9f), 0f, MathF.Log(1.5f), 0f];
+        double KeptFirst(float kappa, ulong seed)
+        {
+            var rng = new Rng(seed);
+            int first = 0;
+            for (int i = 0; i < trials; i++)
+            {
+                int[] tokens = [mask, mask];
+                var fixedMask = new bool[2];
+                Assert.Equal(1, MaskGit.Step(logits, k, tokens, fixedMask, mask, 1, 2, 0f, rng, kappa));
+                Assert.Equal(1, fixedMask.Count(f => f));
+                if (fixedMask[0]) { first++; Assert.Equal(0, tokens[0]); Assert.Equal(mask, tokens[1]); }
+            }
+            return first / (double)trials;
+        }
+        Assert.Equal(1.0, KeptFirst(0f, 1));
+        foreach (float kappa in new[] { 2f, 6f })
+        {
+            double c = kappa / 2.0, a = Math.Pow(0.9, 1 / c), b = Math.Pow(0.6, 1 / c), expected = a / (a + b);
+            double got = KeptFirst(kappa, 2);
+            Assert.True(Math.Abs(got - expected) < 5 * Math.Sqrt(expected * (1 - expected) / trials), $"κ = {kappa}: kept row 0 in {got:F4}, expected {expected:F4}");
+            Assert.Equal(got, KeptFirst(kappa, 2));   // same seed, same choices
+        }
+    }
+
+    [Fact]
     public void MaskGit_SamplesTheTemperedSoftmax_AndGreedyTakesTheArgmax()
     {
         // One position, K = 5 codes, S = 1 so the sampled token is kept; compare draw frequencies with

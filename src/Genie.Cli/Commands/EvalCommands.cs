@@ -24,6 +24,7 @@ public static class EvalCommands
         var seed = Opt.Int("--seed", 0, "sampling seed");
         var steps = Opt.OptionalInt("--steps", "MaskGIT steps (default: the config's)", min: 1);
         var temperature = Opt.OptionalDouble("--temperature", "sampling temperature (default: the config's)");
+        var choice = Opt.OptionalDouble("--choice-temperature", "MaskGIT's choice temperature κ: Gumbel noise on which tokens each step keeps (default: the config's)");
         var controlPrompts = Opt.Int("--control-prompts", 6, "prompts of the controllability measure (0: skip it)", min: 0);
         var controlFrames = Opt.Int("--control-frames", 15, "frames each latent action is held for in the controllability measure", min: 2);
         var writeActions = Opt.Text("--write-actions", "write an actions.json (the play page's button names and arrow keys) named after the " +
@@ -62,20 +63,21 @@ public static class EvalCommands
             "  generated frame and per later frame (pixels right/up), the share of later frames that did not move, and\n" +
             "  the share of prompts moving in the action's most common direction (control_agreement: its mean over\n" +
             "  actions; control_still_share: the share of later frames that did not move, over all actions).")
-        { run, data, clips, t, seed, steps, temperature, controlPrompts, controlFrames, writeActions, outOption, json, threads };
+        { run, data, clips, t, seed, steps, temperature, choice, controlPrompts, controlFrames, writeActions, outOption, json, threads };
         cmd.SetAction(p =>
         {
             Workers.ThreadCount = p.GetValue(threads);
+            if (p.GetValue(choice) is { } k && !(k >= 0 && k <= 100)) throw new UsageException($"--choice-temperature must be in [0, 100], got {k}");
             if (p.GetValue(writeActions) is not null && p.GetValue(controlPrompts) == 0)
                 throw new UsageException("--write-actions needs the controllability measure; leave --control-prompts above 0");
             return Run(p.GetValue(run), p.GetValue(data), p.GetValue(clips), p.GetValue(t), (ulong)p.GetValue(seed), p.GetValue(steps),
-                p.GetValue(temperature) is { } temp ? (float)temp : null, p.GetValue(controlPrompts), p.GetValue(controlFrames),
+                p.GetValue(temperature) is { } temp ? (float)temp : null, p.GetValue(choice) is { } kappa ? (float)kappa : null, p.GetValue(controlPrompts), p.GetValue(controlFrames),
                 p.GetValue(json), p.GetValue(writeActions), p.GetValue(outOption), CommandText.Of(p));
         });
         root.Add(cmd);
     }
 
-    private static int Run(string? runGiven, string? dataDir, int clips, int t, ulong seed, int? steps, float? temperature,
+    private static int Run(string? runGiven, string? dataDir, int clips, int t, ulong seed, int? steps, float? temperature, float? choiceTemperature,
         int controlPrompts, int controlFrames, bool json, string? writeActions, string? outDir, string commandLine)
     {
         string? run = ModelLocator.Resolve(runGiven, out var searched);
@@ -108,6 +110,8 @@ public static class EvalCommands
         {
             var genie = new GenieModel(config, new Rng(0));
             genie.LoadWeights(weights);
+            if (choiceTemperature is { } kappa) genie.Dynamics.ChoiceTemperature = kappa;
+            results["choice_temperature"] = genie.Dynamics.ChoiceTemperature;
             var tq = GenieEvaluation.ComputeTokenizerQuality(genie.Tokenizer, batches);
             var (psnr, frames) = (tq.Psnr, tq.Frames);
             results["tokenizer_psnr"] = Math.Round(tq.Psnr, 3);
