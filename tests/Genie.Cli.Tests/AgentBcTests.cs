@@ -20,6 +20,8 @@ public class AgentBcTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
         var rows = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(["latent", "oracle", "random"], rows.Select(x => x.GetProperty("policy").GetString()!).ToArray());
         Assert.Equal(10, rows[0].GetProperty("labels").GetInt32());
+        Assert.InRange(rows[0].GetProperty("mapping_agreement").GetDouble(), 0, 1);     // how often latent → real recovers the expert
+        Assert.Equal(JsonValueKind.Null, rows[1].GetProperty("mapping_agreement").ValueKind);
         Assert.All(rows, x =>
         {
             Assert.Equal(0, x.GetProperty("seed").GetInt32());

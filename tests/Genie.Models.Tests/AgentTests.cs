@@ -1,4 +1,5 @@
 using Genie.Core;
+using Genie.Engine;
 using Genie.Engine.Optim;
 using Genie.Models.Agents;
 
@@ -41,6 +42,19 @@ public class AgentTests
         Assert.InRange(draws.Count(a => a == Right) / 20000.0, 0.73, 0.77);
         Assert.Equal(20000, draws.Count(a => a == Right || a == Jump));
         Assert.Equal(draws, Draw(9));
+    }
+
+    [Fact]
+    public void Dictionary_Agreement_IsTheChanceADrawMatchesTheTrueAction()
+    {
+        // Latent 0: right twice, jump twice (each drawn half the time); latent 1: always left; latent 3 unseen → fallback.
+        var d = LatentActionDictionary.FromPairs([0, 0, 0, 0, 1, 1, 1], [Right, Right, Jump, Jump, Left, Left, Left], 4, 4);
+        Assert.Equal(0.5, d.Probability(0, Right));
+        Assert.Equal(1.0, d.Probability(1, Left));
+        Assert.Equal(1.0, d.Probability(3, Left));   // the most common label
+        Assert.Equal(0.0, d.Probability(3, Right));
+        // Scored on (0, right), (1, left), (1, right), (3, left): 0.5 + 1 + 0 + 1 over 4.
+        Assert.Equal(0.625, d.Agreement([0, 1, 1, 3], [Right, Left, Right, Left]), 12);
     }
 
     [Fact]
@@ -92,6 +106,34 @@ public class AgentTests
             return p.Predict(frames, 3);
         }
         Assert.Equal(Train(), Train());
+    }
+
+    [Fact]
+    public void Policy_SamplesItsSoftmax_AndTemperatureZeroIsTheArgmax()
+    {
+        var cfg = new PolicyConfig(16, 16, 4, 2, 3, Dim: 16, Heads: 2, Depth: 1);
+        var policy = new PolicyNetwork(cfg, new Rng(5));
+        var window = new byte[2 * 16 * 16 * 3];
+        var rng = new Rng(6);
+        for (int i = 0; i < window.Length; i++) window[i] = (byte)rng.NextInt(256);
+        float[] logits;
+        using (new TensorScope()) logits = policy.Forward(policy.Input(window, 1)).ToArray();
+        // Sharpen the head's output so the softmax is far from uniform: temperature 0.05 scales the logits by 20.
+        const float t = 0.05f;
+        var p = logits.Select(l => Math.Exp((l - logits.Max()) / t)).ToArray();
+        double z = p.Sum();
+        const int n = 3000;
+        var batch = new byte[n * window.Length];
+        for (int i = 0; i < n; i++) window.CopyTo(batch, i * window.Length);
+        var drawn = policy.Act(batch, n, t, new Rng(8));
+        for (int a = 0; a < 3; a++)
+        {
+            double share = drawn.Count(x => x == a) / (double)n;
+            Assert.True(Math.Abs(share - p[a] / z) < 0.03, $"action {a}: drawn {share:F3}, softmax {p[a] / z:F3}");
+        }
+        Assert.Equal(drawn, policy.Act(batch, n, t, new Rng(8)));
+        int best = Array.IndexOf(logits, logits.Max());
+        Assert.All(policy.Act(batch.AsSpan(0, 10 * window.Length), 10, 0f, null), a => Assert.Equal(best, a));
     }
 
     [Fact]

@@ -23,7 +23,9 @@ public sealed record ExpertEpisodes(List<byte[]> Frames, List<int[]> Actions, Li
 /// <param name="Difficulty">easy or hard.</param>
 /// <param name="Seed">The repetition's seed.</param>
 /// <param name="SolvedShare">Share of the held-out levels solved within the step limit.</param>
-public sealed record BcScore(string Policy, int? Labels, string Difficulty, int Seed, double SolvedShare);
+/// <param name="MappingAgreement">For the latent policy: how often the latent→real map recovers the expert's true action
+/// on the expert data's transitions (<see cref="LatentActionDictionary.Agreement"/>); null for the others.</param>
+public sealed record BcScore(string Policy, int? Labels, string Difficulty, int Seed, double SolvedShare, double? MappingAgreement = null);
 
 /// <summary>
 /// Behaviour cloning from latent actions (paper §6, figure 15): label an expert's video with the frozen latent action
@@ -126,8 +128,11 @@ public static class BehaviourCloning
         return LatentActionDictionary.FromPairs(chosen.Select(c => c.Latent).ToList(), chosen.Select(c => c.Real).ToList(), numLatents, PlatformerActions.Count);
     }
 
-    /// <summary>A frames-only agent asking <paramref name="policy"/> for each step (missing early frames repeat the first).</summary>
-    public static IAgent PolicyAgent(PolicyNetwork policy, Func<int, int> toAction, string name)
+    /// <summary>
+    /// A frames-only agent asking <paramref name="policy"/> for each step (missing early frames repeat the first): its
+    /// action drawn at <paramref name="temperature"/> with <paramref name="rng"/>, or the most likely one at 0.
+    /// </summary>
+    public static IAgent PolicyAgent(PolicyNetwork policy, Func<int, int> toAction, string name, float temperature = 0f, Rng? rng = null)
     {
         int k = policy.Config.Frames, frameBytes = policy.Config.Height * policy.Config.Width * 3;
         var window = new byte[k * frameBytes];
@@ -135,7 +140,7 @@ public static class BehaviourCloning
         {
             for (int i = 0; i < k; i++)
                 frames[Math.Max(0, frames.Count - k + i)].CopyTo(window.AsSpan(i * frameBytes, frameBytes));
-            return toAction(policy.Predict(window, 1)[0]);
+            return toAction(policy.Act(window, 1, temperature, rng)[0]);
         }, k, name);
     }
 
@@ -143,6 +148,7 @@ public static class BehaviourCloning
     public static string JsonLine(BcScore s) => new JsonObject
     {
         ["policy"] = s.Policy, ["labels"] = s.Labels, ["difficulty"] = s.Difficulty, ["seed"] = s.Seed, ["solved_share"] = Math.Round(s.SolvedShare, 4),
+        ["mapping_agreement"] = s.MappingAgreement is { } m ? Math.Round(m, 4) : null,
     }.ToJsonString();
 
     /// <summary>

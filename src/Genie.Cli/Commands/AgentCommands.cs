@@ -41,6 +41,7 @@ public static class AgentCommands
         var steps = Opt.Int("--steps", 1000, "training steps of each policy", min: 1);
         var batch = Opt.Int("--batch", 32, "transitions per training step", min: 1);
         var lr = Opt.Double("--lr", 1e-3, "learning rate of the policies (AdamW)");
+        var temperature = Opt.Double("--temperature", 1.0, "the cloned policies draw each action from softmax(logits / T); 0 takes the most likely one");
         var outDir = Opt.Text("--out", "write DIR/bc.jsonl (every score), DIR/bc.md (the table) and DIR/bc.png (figure 15)", "DIR");
         var json = Opt.Flag("--json", "print one JSON object per score: policy, labels, difficulty, seed, solved_share");
         var threads = Opt.Threads(Workers.ThreadCount, "kernel threads (all cores unless GENIE_THREADS is set)");
@@ -52,15 +53,17 @@ public static class AgentCommands
             "time; a latent never seen plays the most common real action). Baselines on the same levels: an oracle trained\n" +
             "on every true action, and a uniformly random policy. Scores: the share of --levels held-out levels solved\n" +
             "within the step limit, per policy, label count and seed, with 95 % intervals over seeds.")
-        { run, data, labels, difficulty, seeds, levels, episodes, frames, steps, batch, lr, outDir, json, threads };
+        { run, data, labels, difficulty, seeds, levels, episodes, frames, steps, batch, lr, temperature, outDir, json, threads };
         cmd.SetAction(p =>
         {
             Workers.ThreadCount = p.GetValue(threads);
             var counts = ParseLabels(p.GetValue(labels)!);
             double rate = p.GetValue(lr);
             if (!(rate > 0 && rate <= 1)) throw new UsageException($"--lr must be in (0, 1], got {rate}");
+            double temp = p.GetValue(temperature);
+            if (!(temp >= 0 && temp <= 100)) throw new UsageException($"--temperature must be in [0, 100], got {temp}");
             return Run(p.GetValue(run), p.GetValue(data), counts, p.GetValue(difficulty), p.GetValue(seeds), p.GetValue(levels), p.GetValue(episodes),
-                p.GetValue(frames), p.GetValue(steps), p.GetValue(batch), (float)rate, p.GetValue(outDir), p.GetValue(json));
+                p.GetValue(frames), p.GetValue(steps), p.GetValue(batch), (float)rate, (float)temp, p.GetValue(outDir), p.GetValue(json));
         });
         return cmd;
     }
@@ -80,7 +83,7 @@ public static class AgentCommands
     }
 
     private static int Run(string? runGiven, string? dataDir, int[] labelCounts, string? difficultyGiven, int seeds, int levels, int episodes,
-        int k, int steps, int batch, float lr, string? outDir, bool json)
+        int k, int steps, int batch, float lr, float temperature, string? outDir, bool json)
     {
         string? run = ModelLocator.Resolve(runGiven, out var searched);
         if (run is null) throw new UsageException($"no --run given and the default {ModelLocator.DefaultRun} is missing (looked in {string.Join(", ", searched.Distinct())}); pass --run RUN");
@@ -106,7 +109,7 @@ public static class AgentCommands
             for (int s = 0; s < seeds; s++) seen.UnionWith(HeldOutLevels.OfDataset(BehaviourCloning.ExpertDataSeed(s), episodes));
         var heldOut = HeldOutLevels.Pick(12345, levels, seen);
         Console.Error.WriteLine($"agent bc: run {run}, {difficulty} levels, ticks per frame {settings.TicksPerStep}, {levels} held-out levels, " +
-                                $"{seeds} seed(s), labels {string.Join(",", labelCounts)}");
+                                $"{seeds} seed(s), labels {string.Join(",", labelCounts)}, policy temperature {temperature}");
 
         var clock = Stopwatch.StartNew();
         var scores = new List<BcScore>();
@@ -130,6 +133,8 @@ public static class AgentCommands
             var latents = BehaviourCloning.LabelWithLam(genie.Lam, config, expert, d => labelBar.Report(d));
             labelBar.Done(expert.Frames.Count);
             var trueActions = expert.Actions.Select(a => a[..^1]).ToList();
+            var allLatents = latents.SelectMany(l => l).ToArray();
+            var allTrue = trueActions.SelectMany(a => a).ToArray();
             if (labelCounts[^1] > expert.Transitions)
                 throw new UsageException($"--labels {labelCounts[^1]} is more than the expert data's {expert.Transitions} transitions; give more --episodes");
 
@@ -139,15 +144,17 @@ public static class AgentCommands
             foreach (int n in labelCounts)
             {
                 var dict = BehaviourCloning.Dictionary(latents, expert, n, genie.NumActions, (ulong)seed);
+                double agreement = dict.Agreement(allLatents, allTrue);
                 double share = Score($"{tag}: latent, {n} labels", settings, heldOut, level =>
                 {
                     var rng = new Rng((ulong)level * 31 + (ulong)seed);
-                    return BehaviourCloning.PolicyAgent(latentPolicy, latent => dict.Sample(latent, rng), "latent");
+                    return BehaviourCloning.PolicyAgent(latentPolicy, latent => dict.Sample(latent, rng), "latent", temperature, rng);
                 }, threads: 1);
-                Add(new BcScore("latent", n, difficulty, seed, share));
+                Add(new BcScore("latent", n, difficulty, seed, share, agreement));
             }
             Add(new BcScore("oracle", null, difficulty, seed,
-                Score($"{tag}: oracle", settings, heldOut, _ => BehaviourCloning.PolicyAgent(oracle, a => a, "oracle"), threads: 1)));
+                Score($"{tag}: oracle", settings, heldOut, level => BehaviourCloning.PolicyAgent(oracle, a => a, "oracle", temperature,
+                    new Rng((ulong)level * 31 + (ulong)seed)), threads: 1)));
             Add(new BcScore("random", null, difficulty, seed, Score($"{tag}: random", settings, heldOut, level =>
             {
                 var rng = new Rng((ulong)level * 31 + (ulong)seed);
@@ -215,14 +222,17 @@ public static class AgentCommands
     {
         var sb = new System.Text.StringBuilder();
         int seeds = scores.Select(s => s.Seed).Distinct().Count();
-        sb.AppendLine($"Share of {levels} held-out {difficulty} levels solved (mean ± 95 % interval over {seeds} seed(s))");
+        sb.AppendLine($"Share of {levels} held-out {difficulty} levels solved (mean ± 95 % interval over {seeds} seed(s)). Agreement: on the");
+        sb.AppendLine("expert data's transitions, the chance that a draw from D[latent] is the expert's true action (mean over seeds).");
         sb.AppendLine();
-        sb.AppendLine("| policy | labels | solved share |");
-        sb.AppendLine("|---|---:|---:|");
+        sb.AppendLine("| policy | labels | solved share | latent→true action agreement |");
+        sb.AppendLine("|---|---:|---:|---:|");
         string Row(string policy, int? n)
         {
-            var (mean, half) = SeedInterval.Of(scores.Where(s => s.Policy == policy && s.Labels == n).Select(s => s.SolvedShare).ToList());
-            return $"| {policy} | {(n is null ? "–" : n.ToString())} | {mean:0.000} ± {half:0.000} |";
+            var rows = scores.Where(s => s.Policy == policy && s.Labels == n).ToList();
+            var (mean, half) = SeedInterval.Of(rows.Select(s => s.SolvedShare).ToList());
+            string agree = rows.All(s => s.MappingAgreement is not null) && rows.Count > 0 ? $"{rows.Average(s => s.MappingAgreement!.Value):0.000}" : "–";
+            return $"| {policy} | {(n is null ? "–" : n.ToString())} | {mean:0.000} ± {half:0.000} | {agree} |";
         }
         foreach (int n in labelCounts) sb.AppendLine(Row("latent", n));
         sb.AppendLine(Row("oracle", null));

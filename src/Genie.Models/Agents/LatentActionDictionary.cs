@@ -61,6 +61,28 @@ public sealed class LatentActionDictionary
     /// <summary>Labelled transitions with latent <paramref name="latent"/> and real action <paramref name="action"/>.</summary>
     public long Count(int latent, int action) => _counts[latent, action];
 
+    /// <summary>The chance that <see cref="Sample"/> returns <paramref name="action"/> for <paramref name="latent"/>.</summary>
+    public double Probability(int latent, int action)
+    {
+        if ((uint)latent >= Latents) throw new ArgumentException($"latent {latent} is not in 0..{Latents - 1}");
+        if ((uint)action >= Actions) throw new ArgumentException($"action {action} is not in 0..{Actions - 1}");
+        long n = _seen[latent];
+        return n == 0 ? (action == Fallback ? 1 : 0) : _counts[latent, action] / (double)n;
+    }
+
+    /// <summary>
+    /// How often the map recovers the true actions: the mean over the pairs (latent[i], real[i]) of the chance that a
+    /// draw from D[latent[i]] is real[i].
+    /// </summary>
+    public double Agreement(IReadOnlyList<int> latent, IReadOnlyList<int> real)
+    {
+        if (latent.Count != real.Count) throw new ArgumentException($"{latent.Count} latents for {real.Count} real actions");
+        if (latent.Count == 0) return double.NaN;
+        double sum = 0;
+        for (int i = 0; i < latent.Count; i++) sum += Probability(latent[i], real[i]);
+        return sum / latent.Count;
+    }
+
     /// <summary>A real action for <paramref name="latent"/>: drawn from D[latent] with <paramref name="rng"/>, or the fallback.</summary>
     public int Sample(int latent, Rng rng)
     {

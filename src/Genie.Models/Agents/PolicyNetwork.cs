@@ -90,17 +90,27 @@ public sealed class PolicyNetwork : Module
     }
 
     /// <summary>The most likely action for each of <paramref name="batch"/> windows of k uint8 frames. No gradient.</summary>
-    public int[] Predict(ReadOnlySpan<byte> frames, int batch)
+    public int[] Predict(ReadOnlySpan<byte> frames, int batch) => Act(frames, batch, 0f, null);
+
+    /// <summary>
+    /// An action for each of <paramref name="batch"/> windows of k uint8 frames, drawn from
+    /// softmax(logits / <paramref name="temperature"/>) with <paramref name="rng"/>'s draws, or the most likely one at
+    /// temperature 0 (then <paramref name="rng"/> may be null). No gradient.
+    /// </summary>
+    public int[] Act(ReadOnlySpan<byte> frames, int batch, float temperature, Rng? rng)
     {
-        using var scope = new TensorScope();
-        using var _ = Tape.NoGrad();
-        var logits = Forward(Input(frames, batch)).ToArray();
-        int c = Config.Classes;
-        var best = new int[batch];
-        for (int i = 0; i < batch; i++)
-            for (int a = 1; a < c; a++)
-                if (logits[i * c + a] > logits[i * c + best[i]]) best[i] = a;
-        return best;
+        if (!(temperature >= 0f)) throw new ArgumentOutOfRangeException(nameof(temperature), $"temperature must be 0 (greedy) or positive, got {temperature}");
+        if (temperature > 0f && rng is null) throw new ArgumentNullException(nameof(rng), "sampling needs an rng");
+        float[] logits;
+        using (var scope = new TensorScope())
+        using (Tape.NoGrad())
+            logits = Forward(Input(frames, batch)).ToArray();
+        var rows = new int[batch];
+        var draws = new double[batch];
+        for (int i = 0; i < batch; i++) { rows[i] = i; if (temperature > 0f) draws[i] = rng!.NextDouble(); }
+        var actions = new int[batch];
+        Engine.Kernels.Sampling.SampleRows(logits, Config.Classes, rows, temperature, draws, actions, new double[batch]);
+        return actions;
     }
 
     /// <summary>
