@@ -55,6 +55,26 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void StopAt_EndsASliceOfTheSchedule_ThatResumesBitIdentically()
+    {
+        var cfg = TestData.Tiny("train_tokenizer.steps=6", "train_tokenizer.checkpoint_every=3", "train_tokenizer.eval_every=3");
+        var (src, val) = Data(cfg);
+        var straight = Path.Combine(_root, "straight");
+        new TokenizerTrainer(cfg, src, val, new RunOptions(straight, Resume: false)).Run();
+        var sliced = Path.Combine(_root, "sliced");
+        var (src2, val2) = Data(cfg);
+        var first = new TokenizerTrainer(cfg, src2, val2, new RunOptions(sliced, Resume: false, StopAt: 4));
+        first.Run();
+        Assert.Equal(4, first.Step);
+        Assert.EndsWith("step_000004", Checkpoint.RequireLatest(sliced));   // checkpointed where it stopped, between the periodic ones
+        var (src3, val3) = Data(cfg);
+        var rest = new TokenizerTrainer(cfg, src3, val3, new RunOptions(sliced, Resume: true));
+        rest.Run();
+        Assert.Equal(6, rest.Step);
+        Assert.Equal(Weights(straight), Weights(sliced));
+    }
+
+    [Fact]
     public void Dynamics_ResumedRun_IsBitIdenticalToAnUninterruptedOne()
     {
         var cfg = TestData.Tiny("train_tokenizer.steps=2", "train_dynamics.steps=4", "train_dynamics.checkpoint_every=2", "train_dynamics.eval_every=4");

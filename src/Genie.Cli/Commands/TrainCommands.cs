@@ -72,10 +72,12 @@ public static class TrainCommands
         var threads = Opt.Threads(Workers.ThreadCount, "kernel threads (all cores unless GENIE_THREADS is set)");
         var initParts = Opt.Text("--init-parts", "with --init: the models that start from RUN0, lam and/or dynamics (default both); " +
             "the others start from seeded weights, e.g. a new latent action model with another lam.num_actions", "lam,dynamics");
-        var cmd = new Command(stage, description) { data, outOption, resume, init, config, sets, threads };
+        var stopAt = Opt.OptionalInt("--stop-at", "stop after step N, checkpointed there, though the schedule runs to the configured steps " +
+            "(a slice of the run: continue it later with --resume)", min: 1);
+        var cmd = new Command(stage, description) { data, outOption, resume, init, config, sets, stopAt, threads };
         if (stage == "dynamics") { cmd.Add(tokenizer); cmd.Add(initParts); }
         cmd.SetAction(p => Run(stage, p.GetValue(resume), p.GetValue(data), p.GetValue(outOption), stage == "dynamics" ? p.GetValue(tokenizer) : null,
-            p.GetValue(init), stage == "dynamics" ? p.GetValue(initParts) : null, p.GetValue(sets)!, p.GetValue(config), p.GetValue(threads)));
+            p.GetValue(init), stage == "dynamics" ? p.GetValue(initParts) : null, p.GetValue(sets)!, p.GetValue(config), p.GetValue(stopAt), p.GetValue(threads)));
         return cmd;
     }
 
@@ -147,7 +149,7 @@ public static class TrainCommands
     }
 
     private static int Run(string stage, string? resume, string? dataDir, string? outDir, string? tokenizerRun, string? init, string? initParts,
-        string[] sets, string? configName, int threads)
+        string[] sets, string? configName, int? stopAt, int threads)
     {
         string[]? parts = initParts?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (parts is not null && init is null) throw new UsageException("--init-parts says which models start from --init RUN0; give --init too");
@@ -194,7 +196,7 @@ public static class TrainCommands
         var bar = new ProgressBar($"train {stage}", train.Steps, "steps");
         string? lastMessage = null;
         if (init is not null) Checkpoint.RequireLatest(init);   // a clear error before anything starts
-        var options = new RunOptions(runDir, resume is not null, InitFrom: init, InitParts: parts, Progress: p =>
+        var options = new RunOptions(runDir, resume is not null, InitFrom: init, InitParts: parts, StopAt: stopAt, Progress: p =>
         {
             if (p.Message is not null && p.Message != lastMessage) { bar.Note(p.Message); lastMessage = p.Message; }
             bar.Report(p.Step, (long)(p.Step * (double)train.BatchSize * train.ClipLength), "frames");
@@ -216,7 +218,9 @@ public static class TrainCommands
         Dictionary<string, double> final;
         try { final = trainer.Run(cancel.Token); }
         catch (OperationCanceledException) { return 130; }
-        bar.Done(train.Steps);
+        if (trainer.Step < train.Steps)
+            Console.Error.WriteLine($"\nstopped at step {trainer.Step} of {train.Steps} (--stop-at); continue with `genie train {stage} --resume {runDir}`");
+        else bar.Done(train.Steps);
         Console.WriteLine(string.Join("  ", final.Select(kv => $"{kv.Key} {kv.Value:0.####}")));
         Console.WriteLine($"checkpoint: {Checkpoint.RequireLatest(runDir)}");
         return 0;

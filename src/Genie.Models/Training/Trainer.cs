@@ -29,8 +29,10 @@ public readonly record struct TrainProgress(int Step, int Total, double Loss, do
 /// <param name="InitParts">Dynamics stage with <paramref name="InitFrom"/>: which models start from it ("lam",
 /// "dynamics"; null: both); the others start from seeded weights (e.g. a new latent action model with another number
 /// of actions under a trained dynamics model).</param>
+/// <param name="StopAt">Stop after this step (validated and checkpointed there) though the schedule runs to the
+/// configured steps: a slice of a run, to continue later with <paramref name="Resume"/> exactly as if never stopped.</param>
 public sealed record RunOptions(string RunDir, bool Resume, Action<TrainProgress>? Progress = null, string? InitFrom = null,
-    IReadOnlyList<string>? InitParts = null);
+    IReadOnlyList<string>? InitParts = null, int? StopAt = null);
 
 /// <summary>
 /// The training loop shared by both stages: seeded start or exact resume, warm-up + cosine learning rate,
@@ -104,7 +106,8 @@ public abstract class Trainer
             _clock.Restart();
             int startStep = Step;
             var last = new Dictionary<string, double>();
-            while (Step < Train.Steps)
+            int end = Math.Min(Options.StopAt ?? Train.Steps, Train.Steps);
+            while (Step < end)
             {
                 cancel.ThrowIfCancellationRequested();
                 var t0 = _clock.Elapsed;
@@ -132,7 +135,7 @@ public abstract class Trainer
                 m["lr"] = lr;
                 m["frames_per_s"] = fps;
                 if (Step % 10 == 0 || Step == 1) Log("train", m);
-                bool final = Step == Train.Steps;
+                bool final = Step == end;
                 if ((Train.EvalEvery > 0 && Step % Train.EvalEvery == 0) || final)
                 {
                     last = EvaluateAndLog();
