@@ -308,6 +308,27 @@ public sealed record GenieConfig
         return FromJson(root, path);
     }
 
+    /// <summary>The settings that change how a trained model plays, not its weights: what an export may override.</summary>
+    public static readonly string[] PlayKeys = ["dynamics.sampling_steps", "dynamics.temperature", "dynamics.choice_temperature", "dynamics.window_hop"];
+
+    /// <summary>
+    /// This config with <c>key=value</c> overrides of the play settings (<see cref="PlayKeys"/>) applied; any other key
+    /// is refused, because it would no longer describe the trained weights.
+    /// </summary>
+    public GenieConfig WithPlayOverrides(IEnumerable<string> overrides)
+    {
+        var root = JsonNode.Parse(ToJson())!;
+        foreach (var o in overrides)
+        {
+            int eq = o.IndexOf('=');
+            var key = eq > 0 ? o[..eq].Trim() : o;
+            if (!PlayKeys.Contains(key))
+                throw new ArgumentException($"'{key}' cannot change after training; these can: {string.Join(", ", PlayKeys)}");
+            ApplyOverride(root, o);
+        }
+        return FromJson(root, "config with play overrides");
+    }
+
     /// <summary>Parses a config from JSON text (for checkpoints), strictly.</summary>
     public static GenieConfig Parse(string json, string source = "config")
     {

@@ -33,11 +33,14 @@ public static class ModelExport
         OutputFolder.CheckReplaceable(outDir, "model export", "export.json", Entries, [run, dataDir]);
 
     /// <summary>Writes the copy of <paramref name="run"/> to <paramref name="outDir"/> (built beside it and renamed when complete).</summary>
-    public static ExportResult Write(string run, string outDir, SafeTensorsDType dtype, int prompts, string? dataDir, bool overwrite, string command)
+    /// <remarks><paramref name="playOverrides"/>: <c>key=value</c> changes of the play settings (<see cref="GenieConfig.PlayKeys"/>) written into the copy's config.</remarks>
+    public static ExportResult Write(string run, string outDir, SafeTensorsDType dtype, int prompts, string? dataDir, bool overwrite, string command,
+        IEnumerable<string>? playOverrides = null)
     {
         if (Path.GetFullPath(run).TrimEnd('/') == Path.GetFullPath(outDir).TrimEnd('/')) throw new ArgumentException("the export must go to another folder than the run");
         var latest = Checkpoint.RequireLatest(run);
         var model = GenieModel.Load(run);
+        var config = model.Config.WithPlayOverrides(playOverrides ?? []);
         string? stateData = null;
         if (File.Exists(Path.Combine(latest, "state.json"))) stateData = Checkpoint.LoadState(Path.Combine(latest, "state.json")).Data;
         dataDir ??= stateData is not null && File.Exists(Path.Combine(stateData, "manifest.json")) ? stateData : null;
@@ -54,8 +57,8 @@ public static class ModelExport
             string step = Path.GetFileName(latest);
             var ckpt = Path.Combine(tmp, "checkpoints", step);
             Directory.CreateDirectory(ckpt);
-            Checkpoint.SaveModel(Path.Combine(ckpt, "model.safetensors"), model, "genie", model.Config, dtype);
-            File.WriteAllText(Path.Combine(tmp, "config.json"), model.Config.ToJson() + "\n");
+            Checkpoint.SaveModel(Path.Combine(ckpt, "model.safetensors"), model, "genie", config, dtype);
+            File.WriteAllText(Path.Combine(tmp, "config.json"), config.ToJson() + "\n");
             File.WriteAllText(Path.Combine(tmp, "latest"), Path.Combine("checkpoints", step));
             if (File.Exists(Path.Combine(run, "actions.json"))) File.Copy(Path.Combine(run, "actions.json"), Path.Combine(tmp, "actions.json"));
             if (prompts > 0 && dataDir is not null)

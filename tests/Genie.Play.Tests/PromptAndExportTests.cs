@@ -136,6 +136,15 @@ public class PromptAndExportTests
         Assert.Equal("model card", File.ReadAllText(Path.Combine(outDir, "README.md")));
         Assert.False(Directory.Exists(Path.Combine(outDir, "prompts")));
         // ... but never the folder that holds the source run, nor one that is not an export; nothing is touched.
+        // Play settings may change in the copy's config (embedded and config.json); settings that describe the weights may not.
+        ModelExport.Write(run, outDir, SafeTensorsDType.BF16, 0, null, overwrite: true, command: "test", playOverrides: ["dynamics.choice_temperature=1.5", "dynamics.sampling_steps=12"]);
+        var replayed = GenieModel.Load(outDir);
+        Assert.Equal(1.5f, replayed.Config.Dynamics.ChoiceTemperature);
+        Assert.Equal(1.5f, replayed.Dynamics.ChoiceTemperature);
+        Assert.Equal(12, GenieConfig.Load(Path.Combine(outDir, "config.json")).Dynamics.SamplingSteps);
+        var refused = Assert.Throws<ArgumentException>(() => ModelExport.Write(run, outDir, SafeTensorsDType.BF16, 0, null, overwrite: true, command: "test", playOverrides: ["dynamics.depth=2"]));
+        Assert.Contains("cannot change after training", refused.Message);
+        Assert.Equal(1.5f, GenieModel.Load(outDir).Config.Dynamics.ChoiceTemperature);   // the refused export left the folder as it was
         var e = Assert.Throws<IOException>(() => ModelExport.Write(run, dir.Path, SafeTensorsDType.BF16, 0, null, overwrite: true, command: "test"));
         Assert.Contains("input", e.Message);
         Assert.True(File.Exists(Path.Combine(Checkpoint.RequireLatest(run), "optimizer.safetensors")));

@@ -318,19 +318,22 @@ public static class PlayCommands
         var promptsOption = Opt.Int("--prompts", 12, "prompt frames (PNG) to include", min: 0);
         var dataOption = Opt.Text("--data", "take the prompt frames from this dataset (default: the run's)", "DIR");
         var overwriteOption = Opt.Flag("--overwrite", "replace DIR if it is an earlier export");
+        var sets = Opt.Sets();
+        sets.Description = "change a play setting in the copy's config, e.g. --set dynamics.choice_temperature=1 (repeatable; only " +
+                           string.Join(", ", GenieConfig.PlayKeys) + ")";
         var cmd = new Command("export",
             "write a slim, play-only copy of a run (weights in BF16, config, prompts)\n" +
             "Copies what `genie play` needs from a run of `genie train dynamics`: the newest model weights (converted\n" +
             "to BF16 by default, halving the size), config.json, the `latest` pointer, RUN/actions.json if present,\n" +
             "and a few prompt frames (PNG) from the run's dataset (or --data). No optimizer state, metrics or samples.\n" +
             "Prints the size; the repository's models/small is made this way.")
-        { runOption, outOption, dtypeOption, promptsOption, dataOption, overwriteOption };
+        { runOption, outOption, dtypeOption, promptsOption, dataOption, overwriteOption, sets };
         cmd.SetAction(p => Export(p.GetValue(runOption)!, p.GetValue(outOption)!, p.GetValue(dtypeOption)!.ToLowerInvariant(), p.GetValue(promptsOption),
-            p.GetValue(dataOption), p.GetValue(overwriteOption), CommandText.Of(p)));
+            p.GetValue(dataOption), p.GetValue(overwriteOption), p.GetValue(sets)!, CommandText.Of(p)));
         return cmd;
     }
 
-    private static int Export(string run, string outDir, string dtypeText, int prompts, string? dataDir, bool overwrite, string commandLine)
+    private static int Export(string run, string outDir, string dtypeText, int prompts, string? dataDir, bool overwrite, string[] sets, string commandLine)
     {
         var dtype = dtypeText switch
         {
@@ -339,7 +342,7 @@ public static class PlayCommands
             _ => throw new UsageException($"--dtype must be bf16 or f32, got '{dtypeText}'"),
         };
         if (Directory.Exists(outDir) && !overwrite) throw new UsageException($"{outDir} exists; add --overwrite to replace it");
-        var r = ModelExport.Write(run, outDir, dtype, prompts, dataDir, overwrite, commandLine);
+        var r = ModelExport.Write(run, outDir, dtype, prompts, dataDir, overwrite, commandLine, sets);
         Console.WriteLine($"wrote {outDir}: {r.Parameters / 1e6:0.##}M parameters in {dtypeText.ToUpperInvariant()}, {r.Bytes / 1e6:0.##} MB in all, " +
                           (r.Dataset is null ? "no prompt frames (no dataset found; pass --data DIR to include some)" : $"{r.Prompts} prompt frames from {r.Dataset}"));
         if (r.Bytes > 25_000_000) Console.Error.WriteLine($"warning: {r.Bytes / 1e6:0.#} MB is over the 25 MB the repository allows for a shipped model");
