@@ -61,6 +61,8 @@ public class CommandLineTests
         { ["world", "map", "--seed", "1", "--seed", "2"], "genie world map: Option '--seed' expects a single argument but 2 were provided" },
         { ["rollout", "--grid", "--prompt", "x.png", "--actions", "1", "--out", "/tmp/never.png"], "genie rollout: --actions does not apply to --grid" },
         { ["eval", "--threads", "0"], "genie eval: --threads must be at least 1, got 0" },
+        { ["eval", "--choice-temperature", "-1"], "genie eval: --choice-temperature must be in [0, 100], got -1" },
+        { ["train", "dynamics", "--stop-at", "0"], "genie train dynamics: --stop-at must be at least 1, got 0" },
     };
 
     [Theory]

@@ -61,6 +61,7 @@ public class EvalReportTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
         Assert.True(root.GetProperty("generation_frames_per_second").GetDouble() > 0);
         Assert.True(root.GetProperty("fvd").GetDouble() >= 0);
         Assert.Contains("not I3D", root.GetProperty("fvd_features").GetString());
+        Assert.Equal(0, root.GetProperty("choice_temperature").GetDouble());             // the config's: MaskGIT ranks by plain probability
         var counts = root.GetProperty("latent_true_counts").EnumerateArray().Select(row => row.EnumerateArray().Select(c => c.GetInt32()).ToArray()).ToArray();
         Assert.Equal(4, counts.Length);                                                  // the tiny config's latent actions
         Assert.Equal(root.GetProperty("true_actions").GetArrayLength(), counts[0].Length);
