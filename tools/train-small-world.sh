@@ -15,15 +15,9 @@
 # Every stage is seeded. Stages that finished are skipped when the script is run again (a killed stage is continued
 # with `genie train … --resume RUN` by hand). Timings go to WORK_DIR/timings.txt, the final measures to WORK_DIR/eval.json.
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-work="${1:-$root/runs/small-world}"
-genie="$root/genie"
-mkdir -p "$work"
-cd "$root"
-
-t0=$(date +%s)
-stamp() { echo "$1 $(( $(date +%s) - t0 )) s" | tee -a "$work/timings.txt"; }
-: > "$work/timings.txt"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+work="${1:-$here/../runs/small-world}"
+source "$here/recipe.sh"
 world="--world platformer --difficulty easy --ticks-per-frame 3 --view-tiles 16 --camera-step 4 --parallax 0"
 done_at() { [ -f "$1/latest" ] && grep -q "$2" "$1/latest"; }   # a run whose latest checkpoint is step $2
 

@@ -9,15 +9,9 @@
 # Everything is seeded; on the same machine and thread count the runs are bit-identical. Timings go to
 # WORK_DIR/timings.txt, metrics to WORK_DIR/eval.json.
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-work="${1:-$root/runs/small}"
-genie="$root/genie"
-mkdir -p "$work"
-cd "$root"
-
-t0=$(date +%s)
-stamp() { echo "$1 $(( $(date +%s) - t0 )) s" | tee -a "$work/timings.txt"; }
-: > "$work/timings.txt"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+work="${1:-$here/../runs/small}"
+source "$here/recipe.sh"
 
 # 1. Data: the random agent with sticky actions on easy levels, 3 world ticks per frame.
 if [ ! -f "$work/data/manifest.json" ]; then
