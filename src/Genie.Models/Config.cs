@@ -320,10 +320,10 @@ public sealed record GenieConfig
         var root = JsonNode.Parse(ToJson())!;
         foreach (var o in overrides)
         {
+            // A malformed assignment is left to ApplyOverride, whose error says what an override looks like.
             int eq = o.IndexOf('=');
-            var key = eq > 0 ? o[..eq].Trim() : o;
-            if (!PlayKeys.Contains(key))
-                throw new ArgumentException($"'{key}' cannot change after training; these can: {string.Join(", ", PlayKeys)}");
+            if (eq > 0 && !PlayKeys.Contains(o[..eq].Trim()))
+                throw new ArgumentException($"'{o[..eq].Trim()}' cannot change after training; these can: {string.Join(", ", PlayKeys)}");
             ApplyOverride(root, o);
         }
         return FromJson(root, "config with play overrides");
