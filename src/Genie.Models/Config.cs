@@ -73,6 +73,15 @@ public sealed record LamConfig
     /// model (docs/training.md, "A world that plays"). 0 (default): off, the paper's LAM.
     /// </summary>
     public float HoldWeight { get; init; } = 0f;
+    /// <summary>
+    /// Transitions that share one latent action: the clip's T−1 transitions are cut into chunks of this many (the
+    /// last may be shorter), the continuous latents of a chunk are averaged, quantised once, and every transition of
+    /// the chunk is decoded with that one code. The code then has to explain several frames at once, so it keeps
+    /// what persists over them (the button held) rather than what changes each frame (walk phase, the camera's
+    /// whole-tile steps), which are left to the decoder to read from the frames before. 1 (default): one latent per
+    /// transition, the paper's LAM. Needs <see cref="Window"/> 0.
+    /// </summary>
+    public int Chunk { get; init; } = 1;
 }
 
 /// <summary>MaskGIT dynamics model (ARCHITECTURE.md §6).</summary>
@@ -272,6 +281,8 @@ public sealed record GenieConfig
         Need(Lam.NumActions >= 1 && Tokenizer.CodebookSize >= 2, "codebooks need at least one action and two tokens");
         Need(Lam.Window == 0 || (Lam.Window >= 2 && Lam.Window <= MaxFrames), "lam.window must be 0 (the whole clip) or in [2, max_frames]");
         Need(Lam.HoldWeight >= 0 && Lam.HoldWeight <= 100, "lam.hold_weight must be in [0, 100]");
+        Need(Lam.Chunk >= 1 && Lam.Chunk <= Math.Max(1, MaxFrames - 1), "lam.chunk must be in [1, max_frames − 1]");
+        Need(Lam.Chunk == 1 || Lam.Window == 0, "lam.chunk > 1 needs lam.window = 0 (the whole clip)");
         Need(Dynamics.WindowHop >= 1 && Dynamics.WindowHop <= Math.Max(1, MaxFrames - 1), "dynamics.window_hop must be in [1, max_frames − 1]");
         return this;
     }

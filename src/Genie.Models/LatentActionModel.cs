@@ -10,7 +10,7 @@ namespace Genie.Models;
 /// <param name="Prediction">Predicted frames 2..T in patch layout (B, T−1, N, P).</param>
 /// <param name="Loss">mean((x̂_{2..T} − x_{2..T})²) + VQ loss.</param>
 /// <param name="ReconLoss">The reconstruction term alone.</param>
-/// <param name="Vq">The action quantiser's output; Vq.Ids are the latent actions.</param>
+/// <param name="Vq">The action quantiser's output; Vq.Ids are the latent actions (one per chunk of transitions when lam.chunk > 1; InferActions gives one per transition).</param>
 public sealed record LamOutput(Tensor Actions, Tensor Prediction, Tensor Loss, Tensor ReconLoss, VqResult Vq);
 
 /// <summary>
@@ -22,6 +22,8 @@ public sealed record LamOutput(Tensor Actions, Tensor Prediction, Tensor Loss, T
 /// decoder: patches of x_1..x_{T−1} → Linear → +pos; add Linear(L_a, D)(a_t) to every token of frame t
 ///          → ST blocks (causal) → LN → Linear(D, p²·3) → sigmoid → prediction of x_{t+1} at position t
 /// loss:    mean((x̂_{2..T} − x_{2..T})²) + VQ loss (+ hold_weight · mean ‖â_{t+1} − â_t‖², off by default)
+/// chunk k > 1 (off by default): the latents of each run of k transitions are averaged and quantised once, and
+///          each transition of the run is decoded with that code, so a code has to hold over k frames
 /// </code>
 /// Shape keys: B, T, N (patches per frame at the LAM's patch size), P = p²·3, D, L (= L_a), A actions.
 /// </summary>
@@ -121,10 +123,11 @@ public sealed class LatentActionModel : Module
         if (Config.Window == 0)
         {
             var continuous = EncodeContinuous(patches_BTNP);
-            var vq = Quantizer.Forward(continuous);
-            var prediction = Decode(Ops.Slice(patches_BTNP, 1, 0, t - 1), vq.Quantized);
+            var vq = Quantizer.Forward(ChunkMeans(continuous, b, t - 1));                 // one code per chunk
+            var perTransition = PerTransition(vq.Quantized, b, t - 1);                    // (B·(T−1), L)
+            var prediction = Decode(Ops.Slice(patches_BTNP, 1, 0, t - 1), perTransition);
             var recon = Ops.MseLoss(prediction, Ops.Slice(patches_BTNP, 1, 1, t - 1));
-            return new LamOutput(vq.Quantized, prediction, WithHold(Ops.Add(recon, vq.Loss), continuous, b, t), recon, vq);
+            return new LamOutput(perTransition, prediction, WithHold(Ops.Add(recon, vq.Loss), continuous, b, t), recon, vq);
         }
         int w = Config.Window, r = b * (t - 1), l = Config.LatentDim;
         var windows = Input(patches_BTNP);                                          // (R, w, N, P)
@@ -149,6 +152,39 @@ public sealed class LatentActionModel : Module
         return Ops.Add(loss, Ops.Scale(change, Config.HoldWeight * Config.LatentDim));   // · L: mean squared norm per pair
     }
 
+    /// <summary>
+    /// Transitions 0..n−1 of a clip cut into chunks of <see cref="LamConfig.Chunk"/> k: chunk c holds transitions
+    /// c·k .. min(c·k + k, n) − 1. Returns (start, length) of each.
+    /// </summary>
+    public static (int Start, int Length)[] Chunks(int transitions, int k) =>
+        [.. Enumerable.Range(0, (transitions + k - 1) / k).Select(c => (c * k, Math.Min(k, transitions - c * k)))];
+
+    /// <summary>Continuous latents (B·n, L) of n transitions per clip → the mean over each chunk, (B·C, L) in clip order.</summary>
+    private Tensor ChunkMeans(Tensor latents_RL, int b, int n)
+    {
+        int k = Config.Chunk, l = Config.LatentDim;
+        if (k == 1) return latents_RL;
+        var x_BnL = Ops.Reshape(latents_RL, [b, n, l]);
+        var means = Chunks(n, k).Select(c =>
+        {
+            var sum = Ops.Slice(x_BnL, 1, c.Start, 1);
+            for (int i = 1; i < c.Length; i++) sum = Ops.Add(sum, Ops.Slice(x_BnL, 1, c.Start + i, 1));
+            return Ops.Scale(sum, 1f / c.Length);                                                   // (B, 1, L)
+        }).ToArray();
+        return Ops.Reshape(Ops.Concat(1, means), [-1, l]);
+    }
+
+    /// <summary>One vector per chunk (B·C, L) → the chunk's vector on each of its transitions, (B·n, L).</summary>
+    private Tensor PerTransition(Tensor chunks_RL, int b, int n)
+    {
+        int k = Config.Chunk, l = Config.LatentDim;
+        if (k == 1) return chunks_RL;
+        var chunks = Chunks(n, k);
+        var x_BCL = Ops.Reshape(chunks_RL, [b, chunks.Length, l]);
+        var parts = chunks.Select((c, i) => Ops.Add(Tensor.Zeros(b, c.Length, l), Ops.Slice(x_BCL, 1, i, 1))).ToArray();
+        return Ops.Reshape(Ops.Concat(1, parts), [b * n, l]);
+    }
+
     /// <summary>Of (R·(w−1), L) latents of R windows, the one of each window's last transition: (R, L).</summary>
     private static Tensor LastTransition(Tensor latents, int windows, int w) =>
         w == 2 ? latents : Ops.Reshape(Ops.Slice(Ops.Reshape(latents, [windows, w - 1, -1]), 1, w - 2, 1), [windows, -1]);
@@ -161,10 +197,21 @@ public sealed class LatentActionModel : Module
         return LastTransition(EncodeContinuous(Input(patches_BTNP)), r, Config.Window);
     }
 
-    /// <summary>Latent action ids (B·(T−1)) of a clip. No gradient.</summary>
+    /// <summary>
+    /// Latent action ids (B·(T−1)) of a clip, one per transition; with a <see cref="LamConfig.Chunk"/> k > 1 every
+    /// transition of a chunk gets its chunk's id. No gradient.
+    /// </summary>
     public int[] InferActions(Tensor patches_BTNP)
     {
         using var _ = Tape.NoGrad();
-        return Quantizer.Forward(EncodeActions(patches_BTNP)).Ids;
+        int b = patches_BTNP.Shape[0], n = patches_BTNP.Shape[1] - 1;
+        var ids = Quantizer.Forward(ChunkMeans(EncodeActions(patches_BTNP), b, n)).Ids;
+        if (Config.Chunk == 1) return ids;
+        var chunks = Chunks(n, Config.Chunk);
+        var perTransition = new int[b * n];
+        for (int clip = 0; clip < b; clip++)
+            for (int c = 0; c < chunks.Length; c++)
+                Array.Fill(perTransition, ids[clip * chunks.Length + c], clip * n + chunks[c].Start, chunks[c].Length);
+        return perTransition;
     }
 }

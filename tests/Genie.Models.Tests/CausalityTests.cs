@@ -108,6 +108,53 @@ public class CausalityTests
     }
 
     [Fact]
+    public void Chunk_CutsTransitionsIntoRunsOfK_TheLastShorter()
+    {
+        Assert.Equal([(0, 2), (2, 2), (4, 1)], LatentActionModel.Chunks(5, 2));
+        Assert.Equal([(0, 3), (3, 3)], LatentActionModel.Chunks(6, 3));
+        Assert.Equal([(0, 1), (1, 1)], LatentActionModel.Chunks(2, 1));
+    }
+
+    [Fact]
+    public void Chunk_EveryTransitionOfAChunkGetsTheCodeOfItsMeanLatent()
+    {
+        // Two clips of 6 frames (5 transitions), chunks of 2: {0,1}, {2,3}, {4}.
+        var cfg = TestData.Tiny("max_frames=6", "lam.chunk=2");
+        var lam = new LatentActionModel(cfg, new Rng(11));
+        var frames = TestData.MovingSquare(6, 16, new Rng(12)).Frames.Concat(TestData.MovingSquare(6, 16, new Rng(13)).Frames).ToArray();
+        using var _ = new TensorScope();
+        using var __ = Tape.NoGrad();
+        var x = Patches.Tensor(frames, 2, 6, 16, 16, 8);
+        int l = cfg.Lam.LatentDim;
+        var continuous = lam.EncodeActions(x).ToArray();                       // (2·5, L), one per transition
+        var ids = lam.InferActions(x);
+        var actions = lam.Forward(x).Actions.ToArray();
+        Assert.Equal(10, ids.Length);
+        foreach (int clip in new[] { 0, 1 })
+            foreach (var (start, length) in LatentActionModel.Chunks(5, 2))
+            {
+                var mean = new float[l];
+                for (int t = start; t < start + length; t++)
+                    for (int i = 0; i < l; i++) mean[i] += continuous[(clip * 5 + t) * l + i] / length;
+                int expected = lam.Quantizer.Forward(Tensor.From(mean, [1, l])).Ids[0];
+                for (int t = start; t < start + length; t++)
+                {
+                    Assert.Equal(expected, ids[clip * 5 + t]);
+                    for (int i = 0; i < l; i++) Assert.Equal(actions[(clip * 5 + start) * l + i], actions[(clip * 5 + t) * l + i]);
+                }
+            }
+        // The chunk means differ from the per-transition latents, so this is not chunk 1 by accident.
+        Assert.Contains(Enumerable.Range(0, l), i => continuous[i] != continuous[l + i]);
+    }
+
+    [Fact]
+    public void Chunk_NeedsTheWholeClipWindow()
+    {
+        var e = Assert.ThrowsAny<Exception>(() => TestData.Tiny("lam.chunk=2", "lam.window=2"));
+        Assert.Contains("lam.chunk", e.Message);
+    }
+
+    [Fact]
     public void WindowOfThree_AtSeesFramesTMinus1ToTPlus1_AndTheFirstRepeatsFrame0()
     {
         var cfg = TestData.Tiny("lam.window=3");
