@@ -79,7 +79,8 @@ public sealed record LamConfig
     /// the chunk is decoded with that one code. The code then has to explain several frames at once, so it keeps
     /// what persists over them (the button held) rather than what changes each frame (walk phase, the camera's
     /// whole-tile steps), which are left to the decoder to read from the frames before. 1 (default): one latent per
-    /// transition, the paper's LAM. Needs <see cref="Window"/> 0.
+    /// transition, the paper's LAM. With a <see cref="Window"/> w ≥ 2, each transition still sees its own w frames;
+    /// only the code is shared.
     /// </summary>
     public int Chunk { get; init; } = 1;
 }
@@ -282,7 +283,6 @@ public sealed record GenieConfig
         Need(Lam.Window == 0 || (Lam.Window >= 2 && Lam.Window <= MaxFrames), "lam.window must be 0 (the whole clip) or in [2, max_frames]");
         Need(Lam.HoldWeight >= 0 && Lam.HoldWeight <= 100, "lam.hold_weight must be in [0, 100]");
         Need(Lam.Chunk >= 1 && Lam.Chunk <= Math.Max(1, MaxFrames - 1), "lam.chunk must be in [1, max_frames − 1]");
-        Need(Lam.Chunk == 1 || Lam.Window == 0, "lam.chunk > 1 needs lam.window = 0 (the whole clip)");
         Need(Dynamics.WindowHop >= 1 && Dynamics.WindowHop <= Math.Max(1, MaxFrames - 1), "dynamics.window_hop must be in [1, max_frames − 1]");
         return this;
     }

@@ -132,12 +132,13 @@ public sealed class LatentActionModel : Module
         int w = Config.Window, r = b * (t - 1), l = Config.LatentDim;
         var windows = Input(patches_BTNP);                                          // (R, w, N, P)
         var latents = LastTransition(EncodeContinuous(windows), r, w);              // (R, L), as EncodeActions
-        var q = Quantizer.Forward(latents);
-        var actions = w == 2 ? q.Quantized
-            : Ops.Reshape(Ops.Concat(1, Tensor.Zeros(r, w - 2, l), Ops.Reshape(q.Quantized, [r, 1, l])), [r * (w - 1), l]);
+        var q = Quantizer.Forward(ChunkMeans(latents, b, t - 1));                    // one code per chunk
+        var chosen = PerTransition(q.Quantized, b, t - 1);                          // (R, L)
+        var actions = w == 2 ? chosen
+            : Ops.Reshape(Ops.Concat(1, Tensor.Zeros(r, w - 2, l), Ops.Reshape(chosen, [r, 1, l])), [r * (w - 1), l]);
         var next = Ops.Slice(Decode(Ops.Slice(windows, 1, 0, w - 1), actions), 1, w - 2, 1);   // (R, 1, N, P)
         var loss = Ops.MseLoss(next, Ops.Slice(windows, 1, w - 1, 1));
-        return new LamOutput(q.Quantized, next, WithHold(Ops.Add(loss, q.Loss), latents, b, t), loss, q);
+        return new LamOutput(chosen, next, WithHold(Ops.Add(loss, q.Loss), latents, b, t), loss, q);
     }
 
     /// <summary>
