@@ -152,4 +152,39 @@ public class AgentTests
         Assert.DoesNotContain(PlatformerActions.Down, actions);
         Assert.Throws<ArgumentException>(() => new ExplorerAgent(1, 0, 5));
     }
+
+    [Fact]
+    public void PurposefulExplorer_StartsRightAndTurnsAtWallsInsteadOfPushing()
+    {
+        // Per agent over 30 easy levels: how many episodes start going right, and of the steps that hold a direction,
+        // how many leave the player where it was (pushing into a wall, on the ground or jumping against it).
+        static (int StartRight, int Stuck, int Held) Play(bool purposeful)
+        {
+            int startRight = 0, stuck = 0, held = 0;
+            for (int seed = 0; seed < 30; seed++)
+            {
+                var world = new PlatformerWorld(new PlatformerSettings { MaxSteps = 200, Difficulty = Difficulty.Easy, TicksPerStep = 3 });
+                world.Reset(seed);
+                var agent = AgentRegistry.Create("explorer", (ulong)seed, purposeful: purposeful);
+                bool first = true;
+                while (!world.Done)
+                {
+                    int a = agent.Act(world);
+                    var (ax, _, _) = PlatformerActions.Decode(a);
+                    if (first && ax == 1) startRight++;
+                    first = false;
+                    double x = world.Player.X;
+                    world.Step(a);
+                    if (ax != 0) { held++; if (world.Player.X == x) stuck++; }
+                }
+            }
+            return (startRight, stuck, held);
+        }
+        var plain = Play(false);
+        var purposeful = Play(true);
+        Assert.Equal(30, purposeful.StartRight);
+        Assert.True(plain.StartRight < 30, $"the plain explorer started right in {plain.StartRight} of 30");
+        double plainShare = plain.Stuck / (double)plain.Held, purposefulShare = purposeful.Stuck / (double)purposeful.Held;
+        Assert.True(purposefulShare < plainShare / 2, $"held steps that move nothing: purposeful {purposefulShare:F3}, plain {plainShare:F3}");
+    }
 }

@@ -44,6 +44,9 @@ public static class DataCommands
             "and then: a held button keeps the player moving) or expert (plans with the world's physics)");
         var holdOption = Opt.Text("--hold", "steps the random agent holds each action, or the explorer each direction (default 2-8 and " +
             "10-30); long holds give video in which a button stays down, as a player holds one", "MIN-MAX");
+        var purposefulOption = Opt.Flag("--purposeful", "explorer only: start each level going right and turn around at a wall a jump " +
+            "does not get over, instead of pushing against it for the rest of the hold (most of the plain explorer's 'left' presses " +
+            "push against the level's left border and move nothing)");
         var difficultyOption = WorldCommands.DifficultyOption();
         var sizeOption = WorldCommands.SizeOption();
         var seedOption = Opt.Int("--seed", 0, "episode i plays a level seed drawn from (seed, i)", min: 0);
@@ -64,7 +67,7 @@ public static class DataCommands
             "Plays N episodes (one level each) and writes DIR/manifest.json and DIR/episodes/NNNNNN.{frames,actions}.npy.\n" +
             "Deterministic for a seed, whatever the thread count.")
         {
-            episodesOption, outOption, worldOption, agentOption, holdOption, difficultyOption, sizeOption, seedOption, maxStepsOption, ticksOption,
+            episodesOption, outOption, worldOption, agentOption, holdOption, purposefulOption, difficultyOption, sizeOption, seedOption, maxStepsOption, ticksOption,
             viewTilesOption, cameraStepOption, parallaxOption, animateOption, valOption, fpsOption, threadsOption, overwriteOption,
         };
         cmd.SetAction(p =>
@@ -72,6 +75,8 @@ public static class DataCommands
             string agentName = WorldCommands.ParseAgent(p.GetValue(agentOption)!);
             (int Min, int Max)? hold = p.GetValue(holdOption) is { } holdText ? ParseHold(holdText) : null;
             if (hold is not null && agentName == "expert") throw new UsageException("--hold sets how long the random and explorer agents hold their buttons; the expert plans its own");
+            bool purposeful = p.GetValue(purposefulOption);
+            if (purposeful && agentName != "explorer") throw new UsageException($"--purposeful changes the explorer agent; the {agentName} agent has no such setting");
             var (w, h) = WorldCommands.ParseSize(p.GetValue(sizeOption)!);
             var settings = new PlatformerSettings
             {
@@ -79,13 +84,13 @@ public static class DataCommands
                 TicksPerStep = p.GetValue(ticksOption), ViewTiles = p.GetValue(viewTilesOption), CameraStep = p.GetValue(cameraStepOption),
                 Parallax = p.GetValue(parallaxOption), AnimatePerFrame = p.GetValue(animateOption),
             };
-            return Make(p.GetValue(worldOption)!, p.GetValue(episodesOption)!.Value, p.GetValue(outOption)!, agentName, hold, settings, (ulong)p.GetValue(seedOption),
+            return Make(p.GetValue(worldOption)!, p.GetValue(episodesOption)!.Value, p.GetValue(outOption)!, agentName, hold, purposeful, settings, (ulong)p.GetValue(seedOption),
                 p.GetValue(valOption), p.GetValue(fpsOption), p.GetValue(threadsOption), p.GetValue(overwriteOption), CommandText.Of(p));
         });
         return cmd;
     }
 
-    private static int Make(string world, int episodes, string outDir, string agentName, (int Min, int Max)? hold, PlatformerSettings settings,
+    private static int Make(string world, int episodes, string outDir, string agentName, (int Min, int Max)? hold, bool purposeful, PlatformerSettings settings,
         ulong seed, double valFraction, double fps, int threads, bool overwrite, string commandLine)
     {
         var difficulty = settings.Difficulty;
@@ -100,6 +105,7 @@ public static class DataCommands
             ["world"] = world,
             ["agent"] = agentName,
             ["agent_hold"] = hold is { } hh ? $"{hh.Min}-{hh.Max}" : agentName == "random" ? "2-8" : agentName == "explorer" ? "10-30" : null,
+            ["agent_purposeful"] = agentName == "explorer" ? purposeful : null,
             ["settings"] = JsonSerializer.SerializeToNode(settings, new JsonSerializerOptions
             {
                 PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -126,7 +132,7 @@ public static class DataCommands
                 (i, _, world) =>
                 {
                     var (levelSeed, agentSeed) = Episodes.Seeds(seed, (int)i);
-                    var (rgb, actions, result) = Episodes.Record(world, AgentRegistry.Create(agentName, agentSeed, hold), levelSeed);
+                    var (rgb, actions, result) = Episodes.Record(world, AgentRegistry.Create(agentName, agentSeed, hold, purposeful), levelSeed);
                     writer.WriteEpisode((int)i, rgb, actions, new JsonObject
                     {
                         ["level_seed"] = levelSeed, ["success"] = result.Success, ["end"] = result.Reason.ToString(), ["steps"] = result.Steps,

@@ -23,15 +23,24 @@ public sealed class ExplorerAgent : IAgent
 
     private readonly Rng _rng;
     private readonly int _minHold, _maxHold;
+    private readonly bool _purposeful;
     private int _direction, _left, _jumping;
-    private double _lastX = double.NaN;
+    private double _lastX = double.NaN, _blockedX = double.NaN;
 
-    /// <summary>An agent seeded with <paramref name="seed"/>, holding each direction <paramref name="minHold"/>..<paramref name="maxHold"/> steps.</summary>
-    public ExplorerAgent(ulong seed, int minHold = 10, int maxHold = 30)
+    /// <summary>
+    /// An agent seeded with <paramref name="seed"/>, holding each direction <paramref name="minHold"/>..<paramref name="maxHold"/> steps.
+    /// <paramref name="purposeful"/> makes its presses show: it starts each level going right (where levels lead),
+    /// and a direction that is still blocked where it was blocked before (the jump did not get over it: the level's
+    /// border, a wall too high) is reversed and held afresh, as a person exploring turns around, instead of pushing
+    /// against the wall for the rest of the hold. Without it (the default, the data made so far) the explorer keeps
+    /// pushing and jumping: at the left border where every level starts, nine in ten of its "left" presses move
+    /// nothing (docs/training.md, "A world that plays").
+    /// </summary>
+    public ExplorerAgent(ulong seed, int minHold = 10, int maxHold = 30, bool purposeful = false)
     {
         if (minHold < 1 || maxHold < minHold) throw new ArgumentException($"hold must satisfy 1 ≤ min ≤ max, got {minHold}..{maxHold}");
         _rng = new Rng(seed);
-        _minHold = minHold; _maxHold = maxHold;
+        _minHold = minHold; _maxHold = maxHold; _purposeful = purposeful;
     }
 
     /// <inheritdoc/>
@@ -43,13 +52,26 @@ public sealed class ExplorerAgent : IAgent
         if (_left == 0)
         {
             double u = _rng.NextDouble();
-            _direction = u < RightShare ? 1 : u < RightShare + LeftShare ? -1 : 0;
+            _direction = _purposeful && double.IsNaN(_lastX) ? 1 : u < RightShare ? 1 : u < RightShare + LeftShare ? -1 : 0;
             _left = _rng.NextInt(_minHold, _maxHold + 1);
+            _blockedX = double.NaN;
         }
         _left--;
         ref readonly var p = ref world.Player;
         bool blocked = _direction != 0 && p.WasSupported && Math.Abs(p.X - _lastX) < 1e-9;
         _lastX = p.X;
+        if (blocked && _purposeful)
+        {
+            if (Math.Abs(p.X - _blockedX) < 0.5)
+            {
+                // Blocked again where the last jump started: turn around and walk away for a new hold.
+                _direction = -_direction;
+                _left = _rng.NextInt(_minHold, _maxHold + 1) - 1;
+                _blockedX = double.NaN;
+                blocked = false;
+            }
+            else _blockedX = p.X;
+        }
         if (_jumping == 0 && (blocked || _rng.NextDouble() < JumpChance)) _jumping = JumpSteps;
         bool jump = _jumping > 0;
         if (jump) _jumping--;
@@ -65,5 +87,5 @@ public sealed class ExplorerAgent : IAgent
     }
 
     /// <inheritdoc/>
-    public void Reset() { _left = 0; _jumping = 0; _lastX = double.NaN; }
+    public void Reset() { _left = 0; _jumping = 0; _lastX = double.NaN; _blockedX = double.NaN; }
 }

@@ -24,12 +24,13 @@ public static class AgentRegistry
     /// <summary>
     /// An agent by name; <paramref name="seed"/> seeds the random ones, and <paramref name="hold"/> (steps each of its
     /// actions or directions is held, min..max; default 2..8 for random, 10..30 for explorer) sets how long they
-    /// keep a button down.
+    /// keep a button down; <paramref name="purposeful"/> makes the explorer start each level going right and turn
+    /// around at a wall its jump does not get over.
     /// </summary>
-    public static IAgent Create(string name, ulong seed, (int Min, int Max)? hold = null) => name switch
+    public static IAgent Create(string name, ulong seed, (int Min, int Max)? hold = null, bool purposeful = false) => name switch
     {
         "random" => hold is { } h ? new RandomStickyAgent(seed, h.Min, h.Max) : new RandomStickyAgent(seed),
-        "explorer" => hold is { } e ? new ExplorerAgent(seed, e.Min, e.Max) : new ExplorerAgent(seed),
+        "explorer" => hold is { } e ? new ExplorerAgent(seed, e.Min, e.Max, purposeful) : new ExplorerAgent(seed, purposeful: purposeful),
         "expert" => new ExpertAgent(),
         _ => throw new ArgumentException($"unknown agent '{name}' (choose from: {string.Join(", ", Names)})"),
     };
