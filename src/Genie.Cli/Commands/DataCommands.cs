@@ -44,9 +44,9 @@ public static class DataCommands
             "and then: a held button keeps the player moving) or expert (plans with the world's physics)");
         var holdOption = Opt.Text("--hold", "steps the random agent holds each action, or the explorer each direction (default 2-8 and " +
             "10-30); long holds give video in which a button stays down, as a player holds one", "MIN-MAX");
-        var purposefulOption = Opt.Flag("--purposeful", "explorer only: start each level going right and turn around at a wall a jump " +
-            "does not get over, instead of pushing against it for the rest of the hold (most of the plain explorer's 'left' presses " +
-            "push against the level's left border and move nothing)");
+        var purposefulOption = Opt.Flag("--purposeful", "explorer only: start each level going right, turn around at a wall a jump " +
+            "does not get over instead of pushing against it for the rest of the hold, and keep pauses and looks back (left) short " +
+            "(most of the plain explorer's 'left' presses push against the level's left border and move nothing)");
         var difficultyOption = WorldCommands.DifficultyOption();
         var sizeOption = WorldCommands.SizeOption();
         var seedOption = Opt.Int("--seed", 0, "episode i plays a level seed drawn from (seed, i)", min: 0);

@@ -32,7 +32,8 @@ public sealed class ExplorerAgent : IAgent
     /// <paramref name="purposeful"/> makes its presses show: it starts each level going right (where levels lead),
     /// and a direction that is still blocked where it was blocked before (the jump did not get over it: the level's
     /// border, a wall too high) is reversed and held afresh, as a person exploring turns around, instead of pushing
-    /// against the wall for the rest of the hold. Without it (the default, the data made so far) the explorer keeps
+    /// against the wall for the rest of the hold; a pause lasts a quarter of a stretch and going left a third, so a
+    /// look back does not walk all the way to the level's start. Without it (the default, the data made so far) the explorer keeps
     /// pushing and jumping: at the left border where every level starts, nine in ten of its "left" presses move
     /// nothing (docs/training.md, "A world that plays").
     /// </summary>
@@ -54,6 +55,9 @@ public sealed class ExplorerAgent : IAgent
             double u = _rng.NextDouble();
             _direction = _purposeful && double.IsNaN(_lastX) ? 1 : u < RightShare ? 1 : u < RightShare + LeftShare ? -1 : 0;
             _left = _rng.NextInt(_minHold, _maxHold + 1);
+            // Purposeful: a pause is short, and going back (left, away from where levels lead) is a look back, not a
+            // walk to the level's start.
+            if (_purposeful && _direction != 1) _left = Math.Max(1, _left / (_direction == 0 ? 4 : 3));
             _blockedX = double.NaN;
         }
         _left--;
