@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Reproduces the shipped models/small: the `small` architecture trained in five stages, each a plain `genie`
-# command (docs/training.md, "A world that plays", has the experiment behind each stage), about 2.5 hours on 2 cores:
+# Reproduces the shipped models/small: the `small` architecture trained in six stages, each a plain `genie`
+# command (docs/training.md, "A world that plays", has the experiment behind each stage), about 3 hours on 2 cores:
 #
 #   1. held-button random-agent video (800 episodes), a tokenizer that encodes each frame alone, its codes merged
 #      at cosine 0.99, and the latent action and dynamics models trained on it (2700 steps: "h1");
@@ -8,7 +8,8 @@
 #      schedule: "x1-ft");
 #   3. fine-tuned on the same agent's video with animations that follow from the frame (1200 steps: "x2");
 #   4. fine-tuned with the held-latent penalty (1700 steps: "x4");
-#   5. measured on fresh held-out data of its kind, and exported with MaskGIT's choice temperature 2.
+#   5. fine-tuned with self-forcing, half the clips ending on the model's own prediction (1000 steps: "x5");
+#   6. measured on fresh held-out data of its kind, and exported with MaskGIT's choice temperature 2.
 #
 #   tools/train-small-world.sh [WORK_DIR]        (default WORK_DIR: ./runs/small-world)
 #
@@ -52,10 +53,16 @@ done_at "$work/x4" step_001700 || "$genie" train dynamics --data "$work/x2-data"
   --set train_dynamics.lam_warmup=500 --set train_dynamics.eval_every=600 --set train_dynamics.checkpoint_every=100 --out "$work/x4"
 stamp "x4"
 
-# 5. Fresh held-out data of its kind; the measures and the play page's buttons at choice temperature 2; the export.
+# 5. Self-forcing: half the clips end on the model's own greedy prediction as context.
+done_at "$work/x5" step_001000 || "$genie" train dynamics --data "$work/x2-data" --tokenizer "$work/tokenizer-m99" \
+  --config "$work/x4/config.json" --init "$work/x4" --set dynamics.self_forcing=0.5 --set train_dynamics.steps=1000 \
+  --set train_dynamics.lam_warmup=0 --set train_dynamics.eval_every=500 --set train_dynamics.checkpoint_every=100 --out "$work/x5"
+stamp "x5"
+
+# 6. Fresh held-out data of its kind; the measures and the play page's buttons at choice temperature 2; the export.
 [ -f "$work/fresh/manifest.json" ] || "$genie" data make $world --agent explorer --animate-per-frame --episodes 40 --val-fraction 0.5 \
   --seed 77 --out "$work/fresh"
-"$genie" eval --run "$work/x4" --data "$work/fresh" --clips 64 --control-prompts 6 --choice-temperature 2 \
-  --write-actions "$work/x4/actions.json" --json | tee "$work/eval.json"
-"$genie" export --run "$work/x4" --out "$root/models/small" --overwrite --set dynamics.choice_temperature=2
+"$genie" eval --run "$work/x5" --data "$work/fresh" --clips 64 --control-prompts 6 --choice-temperature 2 \
+  --write-actions "$work/x5/actions.json" --json | tee "$work/eval.json"
+"$genie" export --run "$work/x5" --out "$root/models/small" --overwrite --set dynamics.choice_temperature=2
 stamp "done"
