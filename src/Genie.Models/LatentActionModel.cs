@@ -206,13 +206,6 @@ public sealed class LatentActionModel : Module
     {
         using var _ = Tape.NoGrad();
         int b = patches_BTNP.Shape[0], n = patches_BTNP.Shape[1] - 1;
-        var ids = Quantizer.Forward(ChunkMeans(EncodeActions(patches_BTNP), b, n)).Ids;
-        if (Config.Chunk == 1) return ids;
-        var chunks = Chunks(n, Config.Chunk);
-        var perTransition = new int[b * n];
-        for (int clip = 0; clip < b; clip++)
-            for (int c = 0; c < chunks.Length; c++)
-                Array.Fill(perTransition, ids[clip * chunks.Length + c], clip * n + chunks[c].Start, chunks[c].Length);
-        return perTransition;
+        return Quantizer.Forward(PerTransition(ChunkMeans(EncodeActions(patches_BTNP), b, n), b, n)).Ids;
     }
 }

@@ -146,7 +146,7 @@ public class CausalityTests
                     for (int i = 0; i < l; i++) Assert.Equal(actions[(clip * 5 + start) * l + i], actions[(clip * 5 + t) * l + i]);
                 }
             }
-        // The chunk means differ from the per-transition latents, so this is not chunk 1 by accident.
+        // Transitions 0 and 1 have different latents of their own, so their one shared code comes from the chunk.
         Assert.Contains(Enumerable.Range(0, l), i => continuous[i] != continuous[l + i]);
     }
 

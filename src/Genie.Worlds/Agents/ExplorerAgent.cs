@@ -33,9 +33,9 @@ public sealed class ExplorerAgent : IAgent
     /// and a direction that is still blocked where it was blocked before (the jump did not get over it: the level's
     /// border, a wall too high) is reversed and held afresh, as a person exploring turns around, instead of pushing
     /// against the wall for the rest of the hold; a pause lasts a quarter of a stretch and going left a third, so a
-    /// look back does not walk all the way to the level's start. Without it (the default, the data made so far) the explorer keeps
-    /// pushing and jumping: at the left border where every level starts, nine in ten of its "left" presses move
-    /// nothing (docs/training.md, "A world that plays").
+    /// look back does not walk all the way to the level's start. Without it (the default, the data made so far)
+    /// the explorer keeps pushing and jumping: most of its "left" presses are at the left border where every level
+    /// starts, and almost nine in ten move nothing (docs/training.md, "A world that plays", item 10).
     /// </summary>
     public ExplorerAgent(ulong seed, int minHold = 10, int maxHold = 30, bool purposeful = false)
     {
@@ -53,7 +53,8 @@ public sealed class ExplorerAgent : IAgent
         if (_left == 0)
         {
             double u = _rng.NextDouble();
-            _direction = _purposeful && double.IsNaN(_lastX) ? 1 : u < RightShare ? 1 : u < RightShare + LeftShare ? -1 : 0;
+            bool firstStep = double.IsNaN(_lastX);                              // Reset clears _lastX
+            _direction = _purposeful && firstStep ? 1 : u < RightShare ? 1 : u < RightShare + LeftShare ? -1 : 0;
             _left = _rng.NextInt(_minHold, _maxHold + 1);
             // Purposeful: a pause is short, and going back (left, away from where levels lead) is a look back, not a
             // walk to the level's start.
