@@ -35,6 +35,33 @@ public class EvalReportTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
                    "--threads", "1", "--out", outDir, .. extra]);
 
     [Fact]
+    public void I3d_GivesTheFvd_NamedAfterTheWeights()
+    {
+        // The thin golden I3D of the model tests (25 logits) on a tiny run of 10-frame clips (I3D needs at least 9).
+        var weights = Path.Combine(AppContext.BaseDirectory, "Fixtures", "i3d_thin.safetensors");
+        string tok = Out("tok10"), run = Out("dyn10");
+        var r = Genie.Run("train", "tokenizer", "--data", f.Data, "--config", "tiny", "--out", tok, "--threads", "1", "--set", "train_tokenizer.steps=2", "--set", "max_frames=10");
+        Assert.True(r.Exit == 0, r.Stderr);
+        r = Genie.Run("train", "dynamics", "--data", f.Data, "--tokenizer", tok, "--out", run, "--threads", "1", "--set", "train_dynamics.steps=2");
+        Assert.True(r.Exit == 0, r.Stderr);
+        r = Genie.Run("eval", "--run", run, "--clips", "2", "--control-prompts", "0", "--threads", "1", "--json", "--i3d", weights);
+        Assert.True(r.Exit == 0, r.Stderr);
+        using var printed = JsonDocument.Parse(r.Stdout.Trim().Split('\n')[^1]);
+        var root = printed.RootElement;
+        Assert.True(root.GetProperty("fvd").GetDouble() >= 0);
+        Assert.True(root.GetProperty("fvd_random_actions").GetDouble() >= 0);
+        var name = root.GetProperty("fvd_features").GetString()!;
+        Assert.StartsWith("i3d (i3d_thin.safetensors", name);
+        Assert.DoesNotContain("not I3D", name);
+
+        // The tiny run's own 4-frame clips are too short for I3D: refused before the rollouts.
+        r = Genie.Run("eval", "--run", f.Run, "--data", f.Data, "--clips", "2", "--threads", "1", "--i3d", weights);
+        Assert.Equal(1, r.Exit);
+        Assert.Contains("at least 9 frames", r.Stderr);
+        Assert.DoesNotContain("rolling out", r.Stderr);
+    }
+
+    [Fact]
     public void Report_HoldsEveryJsonNumber_AndASelfContainedPage()
     {
         var dir = Out("report");

@@ -129,6 +129,17 @@ public class MalformedInputTests(CliFixture f) : IClassFixture<CliFixture>
         new[] { "bench", "train", "--config", "no-such-config" },
     };
 
+    [Fact]
+    public void Eval_I3dNotAFileOrNotAnI3d_SaysSo_BeforeLoadingTheRun()
+    {
+        // The run does not exist: the --i3d file is checked first.
+        AssertClearError(Genie.Run("eval", "--run", "/no/such/run", "--i3d", "/no/such/i3d.safetensors"), "--i3d", "/no/such/i3d.safetensors");
+        var notI3d = Path.Combine(f.Root, "not-i3d.safetensors");
+        var header = System.Text.Encoding.UTF8.GetBytes("{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}");
+        File.WriteAllBytes(notI3d, [.. BitConverter.GetBytes((ulong)header.Length), .. header, 0, 0, 0, 0]);
+        AssertClearError(Genie.Run("eval", "--run", "/no/such/run", "--i3d", notI3d), "not an I3D", "Conv3d_1a_7x7.conv3d.weight");
+    }
+
     [Theory]
     [MemberData(nameof(BadArguments))]
     public void EveryCommand_GivenBadArguments_SaysWhatIsWrong_WithExitCode1(string[] args)

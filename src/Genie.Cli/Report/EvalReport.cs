@@ -262,7 +262,7 @@ public static class EvalReport
         "generated_frames" => "frames generated in the timed rollouts",
         "fvd" => "Fréchet distance between Gaussians fitted to features of the real clips and of the inferred-action rollouts",
         "fvd_random_actions" => "the same for the random-action rollouts",
-        "fvd_features" => "the feature extractor behind both distances; not I3D, so not comparable with published FVD",
+        "fvd_features" => "the feature extractor behind both distances: I3D (with --i3d) or the project's own, which is not I3D and not comparable with published FVD",
         "action_nmi" => "normalised mutual information between latent and true actions (arithmetic normalisation)",
         "action_accuracy" => "accuracy after mapping each latent to its most frequent true action",
         "transitions" => "transitions compared",
