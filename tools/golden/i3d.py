@@ -24,13 +24,13 @@ resized per frame to 224x224 with F.interpolate(mode="bilinear", align_corners=F
 Everything runs in float64; the weights are rounded to float32 first, so the C# side loads exactly the values used.
 Run with the system python that has Debian's python3-torch:  /usr/bin/python3 tools/golden/i3d.py
 """
-import json
 import math
 import os
-import struct
 
 import torch
 import torch.nn.functional as F
+
+from st_block import save_safetensors    # the F32 safetensors writer of the other golden script (same folder)
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "Genie.Models.Tests", "Fixtures", "i3d_thin.safetensors")
 THIN = 16
@@ -141,25 +141,6 @@ def clip(frames):
     v = F.interpolate(v, size=(224, 224), mode="bilinear", align_corners=False)
     v = v / 127.5 - 1
     return v.permute(1, 0, 2, 3).unsqueeze(0).contiguous()                            # (1, 3, T, 224, 224)
-
-
-def save_safetensors(path, tensors, metadata):
-    """tensors: list of (name, float64 tensor) -> one F32 safetensors file (8-byte LE header length, JSON, data)."""
-    header = {"__metadata__": {k: str(v) for k, v in metadata.items()}}
-    blobs, offset = [], 0
-    for name, t in tensors:
-        data = t.detach().to(torch.float32).contiguous().flatten().tolist()
-        blob = struct.pack(f"<{len(data)}f", *data)
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for blob in blobs:
-            f.write(blob)
 
 
 def main():

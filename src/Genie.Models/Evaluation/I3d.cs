@@ -230,6 +230,8 @@ public sealed unsafe class I3d
     /// <summary>A channels-first activation (C, T, H, W).</summary>
     private readonly record struct Volume(float[] Data, int C, int T, int H, int W);
 
+    // One unit on x. With into, its output goes to channels channelOffset.. of into (an inception module's
+    // concatenation), and the returned volume's data is all of into.
     private static Volume Apply(Unit u, Volume x, float[]? into = null, int channelOffset = 0)
     {
         if (x.C != u.In) throw new InvalidOperationException($"{u.Name} takes {u.In} channels, got {x.C}");
