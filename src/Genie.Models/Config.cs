@@ -187,6 +187,12 @@ public sealed record TrainConfig
     /// learning from them, instead of collapsed or still changing meaning. 0 (default): both from the first step.
     /// </summary>
     public int LamWarmup { get; init; } = 0;
+    /// <summary>
+    /// Stage 2 only: keep the latent action model as loaded (from --init) and train the dynamics model alone on its
+    /// latents: no LAM loss, no optimiser state for it and no dead-code reseeding, so the codes keep their meaning.
+    /// Not with <see cref="LamWarmup"/>.
+    /// </summary>
+    public bool LamFrozen { get; init; } = false;
     /// <summary>Write a checkpoint every N steps (≥ 1; the last step always writes one).</summary>
     public int CheckpointEvery { get; init; } = 500;
     /// <summary>Seed of initialisation, data order and masking.</summary>
@@ -273,6 +279,8 @@ public sealed record GenieConfig
         Need(Dynamics.MaskMin >= 0 && Dynamics.MaskMin <= Dynamics.MaskMax && Dynamics.MaskMax <= 1, "need 0 ≤ dynamics.mask_min ≤ dynamics.mask_max ≤ 1");
         Need(TrainTokenizer.LamWarmup == 0, "train_tokenizer.lam_warmup must be 0 (the tokenizer stage has no latent action model)");
         Need(TrainDynamics.LamWarmup >= 0 && TrainDynamics.LamWarmup < TrainDynamics.Steps, "train_dynamics.lam_warmup must be in [0, train_dynamics.steps)");
+        Need(!TrainDynamics.LamFrozen || TrainDynamics.LamWarmup == 0, "train_dynamics.lam_frozen trains no latent action model, so train_dynamics.lam_warmup must be 0");
+        Need(!TrainTokenizer.LamFrozen, "train_tokenizer.lam_frozen must be false (the tokenizer stage has no latent action model)");
         Need(Dynamics.ActionConditioning is "add" or "token", $"dynamics.action_conditioning must be \"add\" or \"token\", got \"{Dynamics.ActionConditioning}\"");
         Need(Dynamics.Masking is "clip" or "prefix", $"dynamics.masking must be \"clip\" or \"prefix\", got \"{Dynamics.Masking}\"");
         Need(Dynamics.ChangeWeight >= 1 && Dynamics.ChangeWeight <= 100, "dynamics.change_weight must be in [1, 100]");

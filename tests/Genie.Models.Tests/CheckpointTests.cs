@@ -169,6 +169,24 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void LamFrozen_TrainsOnlyTheDynamicsModel_EvenWithWeightDecay()
+    {
+        var cfg = TestData.Tiny("train_tokenizer.steps=2", "train_dynamics.steps=3", "train_dynamics.lam_frozen=true",
+            "train_dynamics.weight_decay=0.1", "train_dynamics.eval_every=3");
+        var (src, val) = Data(cfg);
+        var tokRun = Path.Combine(_root, "tok");
+        new TokenizerTrainer(cfg, src, val, new RunOptions(tokRun, false)).Run();
+        var run = Path.Combine(_root, "frozen");
+        var trainer = new DynamicsTrainer(cfg, tokRun, Data(cfg).Train, val, new RunOptions(run, false));
+        var initial = trainer.Genie.NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
+        trainer.Run();
+        var trained = GenieModel.Load(run).NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
+        Assert.All(trained.Where(kv => kv.Key.StartsWith("lam.")), kv => Assert.Equal(initial[kv.Key], kv.Value));
+        Assert.Contains(trained.Where(kv => kv.Key.StartsWith("dynamics.")), kv => !kv.Value.SequenceEqual(initial[kv.Key]));
+        Assert.Throws<InvalidDataException>(() => TestData.Tiny("train_dynamics.steps=4", "train_dynamics.lam_frozen=true", "train_dynamics.lam_warmup=2"));
+    }
+
+    [Fact]
     public void Resume_RemovesStaleCheckpointTemps_AndLogsEachStepOnce()
     {
         // Validation every 2 steps, checkpoints every 3: killed at step 4, the log holds step 4's validation,

@@ -43,7 +43,7 @@ public sealed class DynamicsTrainer : Trainer
     protected override Module Model => Genie;
     /// <inheritdoc />
     protected override IReadOnlyList<Tensor> TrainableParameters =>
-        _params ??= [.. Genie.Lam.NamedParameters("lam.").Select(p => p.Param), .. Genie.Dynamics.NamedParameters("dynamics.").Select(p => p.Param)];
+        _params ??= [.. Train.LamFrozen ? [] : Genie.Lam.NamedParameters("lam.").Select(p => p.Param), .. Genie.Dynamics.NamedParameters("dynamics.").Select(p => p.Param)];
     /// <inheritdoc />
     protected override IReadOnlyDictionary<string, VectorQuantizer> Quantizers => new Dictionary<string, VectorQuantizer> { ["lam.vq"] = Genie.Lam.Quantizer };
 
@@ -90,6 +90,12 @@ public sealed class DynamicsTrainer : Trainer
             return (warm.Loss.Item(), new Dictionary<string, double> { ["lam_recon"] = warm.ReconLoss.Item(), ["lam_vq"] = warm.Vq.Loss.Item() });
         }
         var (loss, lam, dyn) = Losses(Genie, batch, Rng);
+        if (Train.LamFrozen)
+        {
+            // The LAM only labels the clip: its actions reach the dynamics model through a stop-gradient already.
+            dyn.Loss.Backward();
+            return (dyn.Loss.Item(), new Dictionary<string, double> { ["lam_recon"] = lam.ReconLoss.Item(), ["dynamics_ce"] = dyn.Loss.Item() });
+        }
         loss.Backward();
         _lastVq = lam.Vq;
         return (loss.Item(), new Dictionary<string, double>
@@ -103,6 +109,7 @@ public sealed class DynamicsTrainer : Trainer
     /// <inheritdoc />
     protected override Dictionary<string, double> AfterStep()
     {
+        if (Train.LamFrozen) return new();
         var stats = Genie.Lam.Quantizer.Update(_lastVq!, Step, Rng);
         _lastVq = null;
         return new() { ["actions_used"] = stats.Used, ["action_perplexity"] = stats.Perplexity, ["reseeded"] = stats.Reseeded };
