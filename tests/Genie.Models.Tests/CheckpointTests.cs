@@ -19,6 +19,15 @@ public sealed class CheckpointTests : IDisposable
         return (new ListClipSource(train), val);
     }
 
+    /// <summary>A tokenizer run on <see cref="Data"/> (for the dynamics stage) and the validation clips.</summary>
+    private (string Run, List<ClipBatch> Val) TrainTokenizer(GenieConfig cfg)
+    {
+        var (src, val) = Data(cfg);
+        var run = Path.Combine(_root, "tok");
+        new TokenizerTrainer(cfg, src, val, new RunOptions(run, false)).Run();
+        return (run, val);
+    }
+
     private static byte[] Weights(string runDir) =>
         File.ReadAllBytes(Path.Combine(Checkpoint.RequireLatest(runDir), "model.safetensors"));
 
@@ -78,9 +87,7 @@ public sealed class CheckpointTests : IDisposable
     public void Dynamics_ResumedRun_IsBitIdenticalToAnUninterruptedOne()
     {
         var cfg = TestData.Tiny("train_tokenizer.steps=2", "train_dynamics.steps=4", "train_dynamics.checkpoint_every=2", "train_dynamics.eval_every=4");
-        var (src, val) = Data(cfg);
-        var tokRun = Path.Combine(_root, "tok");
-        new TokenizerTrainer(cfg, src, val, new RunOptions(tokRun, false)).Run();
+        var (tokRun, val) = TrainTokenizer(cfg);
 
         var straight = Path.Combine(_root, "dyn-straight");
         new DynamicsTrainer(cfg, tokRun, Data(cfg).Train, val, new RunOptions(straight, false)).Run();
@@ -146,9 +153,7 @@ public sealed class CheckpointTests : IDisposable
     {
         var cfg = TestData.Tiny("train_tokenizer.steps=2", "train_dynamics.steps=4", "train_dynamics.lam_warmup=2",
             "train_dynamics.checkpoint_every=1", "train_dynamics.eval_every=4");
-        var (src, val) = Data(cfg);
-        var tokRun = Path.Combine(_root, "tok");
-        new TokenizerTrainer(cfg, src, val, new RunOptions(tokRun, false)).Run();
+        var (tokRun, val) = TrainTokenizer(cfg);
         var straight = Path.Combine(_root, "warm");
         using var cancel = new CancellationTokenSource();
         var trainer = new DynamicsTrainer(cfg, tokRun, Data(cfg).Train, val, new RunOptions(straight, false, p => { if (p.Step == 2) cancel.Cancel(); }));
@@ -173,9 +178,7 @@ public sealed class CheckpointTests : IDisposable
     {
         var cfg = TestData.Tiny("train_tokenizer.steps=2", "train_dynamics.steps=3", "train_dynamics.lam_frozen=true",
             "train_dynamics.weight_decay=0.1", "train_dynamics.eval_every=3");
-        var (src, val) = Data(cfg);
-        var tokRun = Path.Combine(_root, "tok");
-        new TokenizerTrainer(cfg, src, val, new RunOptions(tokRun, false)).Run();
+        var (tokRun, val) = TrainTokenizer(cfg);
         var run = Path.Combine(_root, "frozen");
         var trainer = new DynamicsTrainer(cfg, tokRun, Data(cfg).Train, val, new RunOptions(run, false));
         var initial = trainer.Genie.NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
