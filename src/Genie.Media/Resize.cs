@@ -18,9 +18,22 @@ public static class Resize
     public static Image Bilinear(Image src, int width, int height)
     {
         var dst = new Image(width, height);
+        var values = new float[dst.Data.Length];
+        Bilinear(src, width, height, values);
+        for (int i = 0; i < values.Length; i++) dst.Data[i] = (byte)(values[i] + 0.5f);
+        return dst;
+    }
+
+    /// <summary>
+    /// <see cref="Bilinear(Image, int, int)"/> before rounding: the interpolated values 0..255 as floats, RGB
+    /// interleaved (height × width × 3) into <paramref name="dst"/> (for feature extractors that want them unrounded).
+    /// </summary>
+    public static void Bilinear(Image src, int width, int height, Span<float> dst)
+    {
+        if (dst.Length != width * height * 3) throw new ArgumentException($"{dst.Length} floats are not {width}x{height}x3");
         var (x0s, x1s, wxs) = Taps(src.Width, width);
         var (y0s, y1s, wys) = Taps(src.Height, height);
-        byte[] s = src.Data, d = dst.Data;
+        byte[] s = src.Data;
         int sw = src.Width;
         for (int y = 0; y < height; y++)
         {
@@ -35,11 +48,10 @@ public static class Resize
                 {
                     float top = s[a + ch] + (s[b + ch] - s[a + ch]) * wx;
                     float bot = s[c + ch] + (s[e + ch] - s[c + ch]) * wx;
-                    d[o + ch] = (byte)(top + (bot - top) * wy + 0.5f);
+                    dst[o + ch] = top + (bot - top) * wy;
                 }
             }
         }
-        return dst;
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using Genie.Engine.IO;
 using Genie.Engine.Kernels;
+using Genie.Media;
 
 namespace Genie.Models.Evaluation;
 
@@ -144,52 +145,25 @@ public sealed unsafe class I3d
 
     /// <summary>
     /// uint8 RGB frames (T, H, W, 3) to the network's input (3, T, 224, 224) in [-1, 1]: bilinear resizing with pixel
-    /// centres aligned and edges clamped (PyTorch's <c>F.interpolate(mode="bilinear", align_corners=False)</c>) of the
-    /// values 0..255, then v / 127.5 − 1.
+    /// centres aligned and edges clamped (<see cref="Resize.Bilinear(Image, int, int, Span{float})"/>, the mapping of PyTorch's
+    /// <c>F.interpolate(mode="bilinear", align_corners=False)</c>) of the values 0..255, unrounded, then v / 127.5 − 1.
     /// </summary>
     public static float[] Preprocess(ReadOnlySpan<byte> clip, int frames, int height, int width)
     {
         if (frames < 1 || height < 1 || width < 1) throw new ArgumentException($"a clip needs frames, got {frames} of {width}x{height}");
         int frameBytes = height * width * 3;
         if (clip.Length != frames * frameBytes) throw new ArgumentException($"{clip.Length} bytes are not {frames} frames of {width}x{height}x3");
-        var (x0, x1, wx) = Taps(width, Size);
-        var (y0, y1, wy) = Taps(height, Size);
         var x = new float[3L * frames * Size * Size];
+        var resized = new float[Size * Size * 3];
         long plane = (long)frames * Size * Size;
         for (int t = 0; t < frames; t++)
         {
-            var f = clip.Slice(t * frameBytes, frameBytes);
-            for (int y = 0; y < Size; y++)
-            {
-                int r0 = y0[y] * width, r1 = y1[y] * width;
-                for (int xo = 0; xo < Size; xo++)
-                {
-                    int a = (r0 + x0[xo]) * 3, b = (r0 + x1[xo]) * 3, c = (r1 + x0[xo]) * 3, d = (r1 + x1[xo]) * 3;
-                    long o = ((long)t * Size + y) * Size + xo;
-                    for (int ch = 0; ch < 3; ch++)
-                    {
-                        float top = f[a + ch] + (f[b + ch] - f[a + ch]) * wx[xo];
-                        float bottom = f[c + ch] + (f[d + ch] - f[c + ch]) * wx[xo];
-                        x[ch * plane + o] = (top + (bottom - top) * wy[y]) / 127.5f - 1f;
-                    }
-                }
-            }
+            Resize.Bilinear(new Image(width, height, clip.Slice(t * frameBytes, frameBytes).ToArray()), Size, Size, resized);
+            for (int p = 0; p < Size * Size; p++)
+                for (int ch = 0; ch < 3; ch++)
+                    x[ch * plane + (long)t * Size * Size + p] = resized[3 * p + ch] / 127.5f - 1f;
         }
         return x;
-    }
-
-    // Source taps of a bilinear resize with aligned pixel centres: position (i + ½)·src/dst − ½, clamped at 0.
-    private static (int[] Lo, int[] Hi, float[] W) Taps(int srcSize, int dstSize)
-    {
-        var lo = new int[dstSize]; var hi = new int[dstSize]; var w = new float[dstSize];
-        double scale = (double)srcSize / dstSize;
-        for (int i = 0; i < dstSize; i++)
-        {
-            double s = Math.Max((i + 0.5) * scale - 0.5, 0);
-            int i0 = Math.Min((int)s, srcSize - 1);
-            (lo[i], hi[i], w[i]) = (i0, Math.Min(i0 + 1, srcSize - 1), (float)(s - i0));
-        }
-        return (lo, hi, w);
     }
 
     /// <summary>
