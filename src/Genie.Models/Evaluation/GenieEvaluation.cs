@@ -215,10 +215,11 @@ public static class GenieEvaluation
     /// Holds each latent action for <paramref name="steps"/> frames from each prompt frame (H, W, 3) with the
     /// interactive sampler (<see cref="GenieSession"/>, the play page's), and measures how the view moves
     /// (searching shifts up to <paramref name="radius"/> pixels). Every rollout uses sampling seed
-    /// <paramref name="seed"/>.
+    /// <paramref name="seed"/>. <paramref name="viewShift"/> replaces <see cref="Metrics.ViewShift"/> as the measure of
+    /// the motion between two frames (right, down), for a world whose motion is better measured another way.
     /// </summary>
     public static Controllability ComputeControllability(GenieModel model, IReadOnlyList<byte[]> prompts, int steps, ulong seed,
-        int? samplingSteps = null, float? temperature = null, int radius = 12)
+        int? samplingSteps = null, float? temperature = null, int radius = 12, Func<byte[], byte[], (int Dx, int Dy)>? viewShift = null)
     {
         if (prompts.Count == 0) throw new ArgumentException("controllability needs at least one prompt frame");
         if (steps < 2) throw new ArgumentOutOfRangeException(nameof(steps), "hold each action for at least 2 frames");
@@ -237,7 +238,7 @@ public static class GenieEvaluation
                 for (int i = 0; i < steps; i++)
                 {
                     var frame = session.Step(a);
-                    var (dx, dy) = Metrics.ViewShift(previous, frame, h, w, radius);
+                    var (dx, dy) = viewShift is null ? Metrics.ViewShift(previous, frame, h, w, radius) : viewShift(previous, frame);
                     previous = frame;
                     sumX += dx; sumY -= dy;
                     if (i == 0) { firstX += dx; firstY -= dy; continue; }
