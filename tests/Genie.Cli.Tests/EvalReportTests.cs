@@ -93,6 +93,11 @@ public class EvalReportTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
         Assert.Equal(4, counts.Length);                                                  // the tiny config's latent actions
         Assert.Equal(root.GetProperty("true_actions").GetArrayLength(), counts[0].Length);
         Assert.Equal(root.GetProperty("transitions").GetInt32(), counts.Sum(row => row.Sum()));
+        // The world's own buttons held from the same prompts: one row per true action, named.
+        var world = root.GetProperty("world_controllability").EnumerateArray().ToList();
+        Assert.Equal(root.GetProperty("true_actions").EnumerateArray().Select(e => e.GetString()), world.Select(row => row.GetProperty("action").GetString()));
+        Assert.InRange(root.GetProperty("world_control_still_share").GetDouble(), 0, 1);
+        Assert.Equal(world.Average(row => row.GetProperty("still_share").GetDouble()), root.GetProperty("world_control_still_share").GetDouble(), 2);
 
         var html = File.ReadAllText(Path.Combine(dir, "report.html"));
         Assert.Equal(3 * 3, CountOf(html, "src=\"data:image/gif;base64,"));        // 3 clips × real, inferred, random
@@ -116,6 +121,30 @@ public class EvalReportTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
         // An earlier report is replaced.
         var again = Eval(dir);
         Assert.True(again.Exit == 0, again.Stderr);
+    }
+
+    [Fact]
+    public void WorldReference_RefusesData_ThatDoesNotReplay()
+    {
+        // The same dataset with every episode's level seed changed: the world replays other levels, whose frames are not
+        // the prompts, so there is no world figure (and the model's own figures are still there).
+        var data = Out("data-moved");
+        Directory.CreateDirectory(data);
+        foreach (var file in Directory.GetFiles(f.Data, "*", SearchOption.AllDirectories))
+        {
+            var to = Path.Combine(data, Path.GetRelativePath(f.Data, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            File.Copy(file, to);
+        }
+        var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(data, "manifest.json")))!;
+        foreach (var e in manifest["episodes"]!.AsArray()) e!["info"]!["level_seed"] = e["info"]!["level_seed"]!.GetValue<int>() + 1;
+        File.WriteAllText(Path.Combine(data, "manifest.json"), manifest.ToJsonString());
+        var r = Genie.Run("eval", "--run", f.Run, "--data", data, "--clips", "2", "--control-prompts", "2", "--control-frames", "3", "--threads", "1", "--json");
+        Assert.True(r.Exit == 0, r.Stderr);
+        Assert.Contains("does not replay", r.Stderr);
+        using var printed = JsonDocument.Parse(r.Stdout.Trim().Split('\n')[^1]);
+        Assert.False(printed.RootElement.TryGetProperty("world_control_still_share", out _));
+        Assert.True(printed.RootElement.TryGetProperty("control_still_share", out _));
     }
 
     private static int CountOf(string text, string what)

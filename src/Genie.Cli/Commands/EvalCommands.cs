@@ -63,10 +63,13 @@ public static class EvalCommands
             "  (latent_true_counts: rows latent actions, columns true_actions);\n" +
             "- controllability in the frames: each latent action held for --control-frames frames from the first frame\n" +
             "  of --control-prompts clips spread over the held-out set (0: skip), with the play page's sampler; the\n" +
-            "  view's motion between frames (best whole-pixel shift) gives, per action, the mean motion into the first\n" +
-            "  generated frame and per later frame (pixels right/up), the share of later frames that did not move, and\n" +
-            "  the share of prompts moving in the action's most common direction (control_agreement: its mean over\n" +
-            "  actions; control_still_share: the share of later frames that did not move, over all actions).")
+            "  view's motion between frames (the whole-pixel shift of the pixels that changed) gives, per action, the\n" +
+            "  mean motion into the first generated frame and per later frame (pixels right/up), the share of later\n" +
+            "  frames that did not move, and the share of prompts moving in the action's most common direction\n" +
+            "  (control_agreement: its mean over actions; control_still_share: the share of later frames that did not\n" +
+            "  move, over all actions); for data made by `genie data make --world platformer`, the same measured on the\n" +
+            "  world itself, its own buttons held from the same prompts (world_control_still_share, world_control_agreement,\n" +
+            "  world_controllability): what a model whose latents were the buttons would score.")
         { run, data, clips, t, seed, steps, temperature, choice, controlPrompts, controlFrames, writeActions, outOption, i3d, json, threads };
         cmd.SetAction(p =>
         {
@@ -194,8 +197,8 @@ public static class EvalCommands
                 // The first frame of clips evenly spaced through the held-out clips.
                 var firsts = batches.SelectMany(b => Enumerable.Range(0, b.BatchSize).Select(c => (Batch: b, Clip: c))).ToList();
                 int chosen = Math.Min(controlPrompts, count);
-                var prompts = Enumerable.Range(0, chosen).Select(i => firsts[i * count / chosen])
-                    .Select(f => f.Batch.Frames.AsSpan(f.Clip * f.Batch.ClipLength * frameBytes, frameBytes).ToArray()).ToList();
+                var picked = Enumerable.Range(0, chosen).Select(i => firsts[i * count / chosen]).ToList();
+                var prompts = picked.Select(f => f.Batch.Frames.AsSpan(f.Clip * f.Batch.ClipLength * frameBytes, frameBytes).ToArray()).ToList();
                 Console.Error.WriteLine($"measuring controllability ({genie.NumActions} actions × {prompts.Count} prompts × {controlFrames} frames)...");
                 var control = GenieEvaluation.ComputeControllability(genie, prompts, controlFrames, seed, steps, temperature);
                 results["control_still_share"] = Math.Round(control.StillShare, 3);
@@ -206,6 +209,21 @@ public static class EvalCommands
                     Console.Error.WriteLine($"wrote {writeActions}");
                 }
                 pictures = pictures with { Control = control.Actions };
+                // The yardstick: the world that made the data, its own buttons held from the same prompts.
+                var (world, why) = WorldReference.Controllability(dataset, picked.Select(f => (f.Batch.Episodes[f.Clip], f.Batch.Starts[f.Clip])).ToList(), controlFrames);
+                if (world is not null)
+                {
+                    results["world_control_still_share"] = Math.Round(world.StillShare, 3);
+                    results["world_control_agreement"] = Math.Round(world.Agreement, 3);
+                    var buttons = dataset.Manifest.ActionNames;
+                    results["world_controllability"] = world.Actions.Select(m => new Dictionary<string, object>
+                    {
+                        ["action"] = buttons is not null && m.Action < buttons.Count ? buttons[m.Action] : m.Action.ToString(),
+                        ["later_right"] = Math.Round(m.LaterRight, 2), ["later_up"] = Math.Round(m.LaterUp, 2),
+                        ["still_share"] = Math.Round(m.StillShare, 3), ["agreement"] = Math.Round(m.Agreement, 3),
+                    }).ToList();
+                }
+                else Console.Error.WriteLine($"note: no world_control_still_share: {why}");
                 results["controllability"] = control.Actions.Select(m => new Dictionary<string, double>
                 {
                     ["action"] = m.Action, ["first_right"] = Math.Round(m.FirstRight, 2), ["first_up"] = Math.Round(m.FirstUp, 2),

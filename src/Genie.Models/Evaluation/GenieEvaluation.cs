@@ -224,35 +224,52 @@ public static class GenieEvaluation
         if (prompts.Count == 0) throw new ArgumentException("controllability needs at least one prompt frame");
         if (steps < 2) throw new ArgumentOutOfRangeException(nameof(steps), "hold each action for at least 2 frames");
         int h = model.Config.Height, w = model.Config.Width;
+        return HeldActions(model.NumActions, prompts.Count, steps, (a, p) =>
+        {
+            using var session = new GenieSession(model, prompts[p], seed, samplingSteps, temperature);
+            var frames = new List<byte[]> { session.CurrentFrame };
+            for (int i = 0; i < steps; i++) frames.Add(session.Step(a));
+            return frames;
+        }, viewShift ?? ((x, y) => Metrics.ViewShift(x, y, h, w, radius)));
+    }
+
+    /// <summary>
+    /// The controllability measure of any world that can hold an action from a prompt: <paramref name="rollout"/>(a, p)
+    /// gives the frames of action a held from prompt p (the prompt first, then up to <paramref name="steps"/> frames;
+    /// fewer where the world's episode ended), and <paramref name="viewShift"/> the motion between two frames (right,
+    /// down). Each row is <see cref="ActionMotion"/> over the frames that exist.
+    /// </summary>
+    public static Controllability HeldActions(int actions, int prompts, int steps, Func<int, int, IReadOnlyList<byte[]>> rollout,
+        Func<byte[], byte[], (int Dx, int Dy)> viewShift)
+    {
         var rows = new List<ActionMotion>();
-        for (int a = 0; a < model.NumActions; a++)
+        for (int a = 0; a < actions; a++)
         {
             double firstX = 0, firstY = 0, laterX = 0, laterY = 0;
-            int still = 0, later = 0;
+            int still = 0, later = 0, first = 0;
             var directions = new Dictionary<(int, int), int>();
-            foreach (var prompt in prompts)
+            for (int p = 0; p < prompts; p++)
             {
-                using var session = new GenieSession(model, prompt, seed, samplingSteps, temperature);
-                var previous = session.CurrentFrame;
+                var frames = rollout(a, p);
+                if (frames.Count > steps + 1) throw new ArgumentException($"a rollout of {steps} steps gave {frames.Count - 1} frames");
                 double sumX = 0, sumY = 0;
-                for (int i = 0; i < steps; i++)
+                for (int i = 1; i < frames.Count; i++)
                 {
-                    var frame = session.Step(a);
-                    var (dx, dy) = viewShift is null ? Metrics.ViewShift(previous, frame, h, w, radius) : viewShift(previous, frame);
-                    previous = frame;
+                    var (dx, dy) = viewShift(frames[i - 1], frames[i]);
                     sumX += dx; sumY -= dy;
-                    if (i == 0) { firstX += dx; firstY -= dy; continue; }
+                    if (i == 1) { firstX += dx; firstY -= dy; first++; continue; }
                     laterX += dx; laterY -= dy; later++;
                     if (dx == 0 && dy == 0) still++;
                 }
-                var direction = (Direction(sumX / steps), Direction(sumY / steps));
+                if (frames.Count < 2) continue;
+                var direction = (Direction(sumX / (frames.Count - 1)), Direction(sumY / (frames.Count - 1)));
                 directions[direction] = directions.GetValueOrDefault(direction) + 1;
             }
-            int n = prompts.Count;
-            rows.Add(new ActionMotion(a, firstX / n, firstY / n, laterX / later, laterY / later, (double)still / later,
-                (double)directions.Values.Max() / n));
+            int n = Math.Max(first, 1), m = Math.Max(later, 1);
+            rows.Add(new ActionMotion(a, firstX / n, firstY / n, laterX / m, laterY / m, later == 0 ? 0 : (double)still / later,
+                directions.Count == 0 ? 0 : (double)directions.Values.Max() / directions.Values.Sum()));
         }
-        return new Controllability(rows, prompts.Count, steps);
+        return new Controllability(rows, prompts, steps);
 
         static int Direction(double pixelsPerFrame) => pixelsPerFrame > 0.5 ? 1 : pixelsPerFrame < -0.5 ? -1 : 0;
     }
