@@ -335,6 +335,25 @@ public class TrainingTests
     }
 
     [Fact]
+    public void HeldActions_CountsTheFramesThatExist_WhenAnEpisodeEndsEarly()
+    {
+        // Frames are one byte here; the stand-in motion is their difference, to the right. Action 0 moves 1 a frame for
+        // 4 steps from prompt 0; from prompt 1 it moves twice, stands once and the episode ends; action 1 never moves.
+        byte[] F(int v) => [(byte)v];
+        IReadOnlyList<byte[]> Rollout(int a, int p) => a == 1 ? [F(5), F(5), F(5), F(5), F(5)] : p == 0 ? [F(0), F(1), F(2), F(3), F(4)] : [F(0), F(1), F(2), F(2)];
+        var c = GenieEvaluation.HeldActions(2, 2, 4, Rollout, (x, y) => (y[0] - x[0], 0));
+        var moving = c.Actions[0];
+        Assert.Equal(1.0, moving.FirstRight, 12);                  // both prompts' first frames move 1
+        Assert.Equal(4.0 / 5, moving.LaterRight, 12);              // later frames: 1, 1, 1 from prompt 0 and 1, 0 from prompt 1
+        Assert.Equal(1.0 / 5, moving.StillShare, 12);
+        Assert.Equal(1.0, moving.Agreement, 12);                   // mean motion right on both prompts (1 and 2/3 a frame)
+        Assert.Equal(1.0, c.Actions[1].StillShare, 12);
+        Assert.Equal(1.0, c.Actions[1].Agreement, 12);
+        Assert.Equal((1.0 / 5 + 1.0) / 2, c.StillShare, 12);
+        Assert.Throws<ArgumentException>(() => GenieEvaluation.HeldActions(1, 1, 2, (_, _) => [F(0), F(1), F(2), F(3)], (x, y) => (0, 0)));
+    }
+
+    [Fact]
     public void Controllability_MeasuresEachActionsRollouts_AsReplayedFrameByFrame()
     {
         var cfg = TestData.Tiny();
