@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Reproduces the shipped models/small: the `small` architecture trained in six stages, each a plain `genie`
-# command (docs/training.md, "A world that plays", has the experiment behind each stage), about 3 hours on 2 cores:
+# Reproduces the shipped models/small: the `small` architecture trained in seven stages, each a plain `genie`
+# command (docs/training.md, "A world that plays", has the experiment behind each stage), about 3.5 hours on 2 cores:
 #
 #   1. held-button random-agent video (800 episodes), a tokenizer that encodes each frame alone, its codes merged
 #      at cosine 0.99, and the latent action and dynamics models trained on it (2700 steps: "h1");
@@ -9,7 +9,8 @@
 #   3. fine-tuned on the same agent's video with animations that follow from the frame (1200 steps: "x2");
 #   4. fine-tuned with the held-latent penalty (1700 steps: "x4");
 #   5. fine-tuned with self-forcing, half the clips ending on the model's own prediction (1000 steps: "x5");
-#   6. measured on fresh held-out data of its kind, and exported with MaskGIT's choice temperature 2.
+#   6. the dynamics model trained on with the latent action model frozen (1200 steps: "x5f");
+#   7. measured on fresh held-out data of its kind, and exported with MaskGIT's choice temperature 2.
 #
 #   tools/train-small-world.sh [WORK_DIR]        (default WORK_DIR: ./runs/small-world)
 #
@@ -59,10 +60,16 @@ done_at "$work/x5" step_001000 || "$genie" train dynamics --data "$work/x2-data"
   --set train_dynamics.lam_warmup=0 --set train_dynamics.eval_every=500 --set train_dynamics.checkpoint_every=100 --out "$work/x5"
 stamp "x5"
 
-# 6. Fresh held-out data of its kind; the measures and the play page's buttons at choice temperature 2; the export.
+# 6. The latent action model frozen: only the dynamics model trains, on the latents as x5's LAM gives them.
+done_at "$work/x5f" step_001200 || "$genie" train dynamics --data "$work/x2-data" --tokenizer "$work/tokenizer-m99" \
+  --config "$work/x5/config.json" --init "$work/x5" --set train_dynamics.lam_frozen=true --set train_dynamics.steps=1200 \
+  --set train_dynamics.eval_every=600 --set train_dynamics.checkpoint_every=300 --out "$work/x5f"
+stamp "x5f"
+
+# 7. Fresh held-out data of its kind; the measures and the play page's buttons at choice temperature 2; the export.
 [ -f "$work/fresh/manifest.json" ] || "$genie" data make $world --agent explorer --animate-per-frame --episodes 40 --val-fraction 0.5 \
   --seed 77 --out "$work/fresh"
-"$genie" eval --run "$work/x5" --data "$work/fresh" --clips 64 --control-prompts 6 --choice-temperature 2 \
-  --write-actions "$work/x5/actions.json" --json | tee "$work/eval.json"
-"$genie" export --run "$work/x5" --out "$root/models/small" --overwrite --set dynamics.choice_temperature=2
+"$genie" eval --run "$work/x5f" --data "$work/fresh" --clips 64 --control-prompts 6 --choice-temperature 2 \
+  --write-actions "$work/x5f/actions.json" --json | tee "$work/eval.json"
+"$genie" export --run "$work/x5f" --out "$root/models/small" --overwrite --set dynamics.choice_temperature=2
 stamp "done"
