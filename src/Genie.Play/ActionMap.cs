@@ -81,8 +81,11 @@ public sealed record ActionMap
     /// <summary>
     /// actions.json for a model from what its latent actions do when held (<c>genie eval</c>'s controllability): each
     /// latent is named after the view's mean motion per frame over the held frames ("right", "up-left", "still", …;
-    /// under half a pixel per frame counts as none), and each arrow key presses the latent that moves the view
-    /// furthest that way, if one moves it at least half a pixel per frame (space jumps like ArrowUp).
+    /// under half a pixel per frame counts as none), and each arrow key presses the latent that moves the view most
+    /// purely that way (its motion that way less its motion across, so "up" goes to a latent that rises on the spot
+    /// rather than to one that mostly runs right while it climbs), if that is at least half a pixel per frame; else
+    /// the latent that moves the view furthest that way, if one moves it at least half a pixel per frame (space
+    /// jumps like ArrowUp).
     /// </summary>
     public static string LabelsFromMotion(Genie.Models.Evaluation.Controllability control)
     {
@@ -91,15 +94,17 @@ public sealed record ActionMap
         static string Way(double v, string plus, string minus) => v > 0.5 ? plus : v < -0.5 ? minus : "";
         var names = mean.Select(m => string.Join('-', new[] { Way(m.Up, "up", "down"), Way(m.Right, "right", "left") }.Where(w => w != "")) is { Length: > 0 } n ? n : "still").ToList();
         var keys = new Dictionary<string, int>();
-        void Key(string key, Func<(double Right, double Up), double> along)
+        void Key(string key, Func<(double Right, double Up), double> along, Func<(double Right, double Up), double> across)
         {
-            int best = Enumerable.Range(0, mean.Count).MaxBy(i => along(mean[i]));
-            if (along(mean[best]) >= 0.5) keys[key] = best;
+            int purest = Enumerable.Range(0, mean.Count).MaxBy(i => along(mean[i]) - Math.Abs(across(mean[i])));
+            int furthest = Enumerable.Range(0, mean.Count).MaxBy(i => along(mean[i]));
+            if (along(mean[purest]) - Math.Abs(across(mean[purest])) >= 0.5) keys[key] = purest;
+            else if (along(mean[furthest]) >= 0.5) keys[key] = furthest;
         }
-        Key("ArrowRight", m => m.Right);
-        Key("ArrowLeft", m => -m.Right);
-        Key("ArrowUp", m => m.Up);
-        Key("ArrowDown", m => -m.Up);
+        Key("ArrowRight", m => m.Right, m => m.Up);
+        Key("ArrowLeft", m => -m.Right, m => m.Up);
+        Key("ArrowUp", m => m.Up, m => m.Right);
+        Key("ArrowDown", m => -m.Up, m => m.Right);
         if (keys.TryGetValue("ArrowUp", out int up)) keys[" "] = up;
         var json = new System.Text.Json.Nodes.JsonObject
         {

@@ -213,6 +213,18 @@ public class ActionLabelTests
         Assert.Equal(3, map.Keys["ArrowUp"]);
         Assert.Equal(3, map.Keys[" "]);
         Assert.Equal(4, map.Keys["ArrowDown"]);
+        // Up goes to the latent that rises on the spot, not to the one that climbs while it runs right further than it
+        // rises (the shipped model's latents 1 and 4); right goes to latent 3, which runs with little climbing, not to
+        // latent 2, which moves further right but climbs almost as far.
+        var climbing = new Genie.Models.Evaluation.Controllability(
+        [
+            new(0, 0, 0, 0, 0, 1, 1), new(1, 0, 1.5, 0, 1.5, 0.6, 1), new(2, 3, 3, 3.4, 2.8, 0.3, 1), new(3, 2, 0.5, 2, 0.5, 0.3, 1),
+        ], Prompts: 2, Steps: 5);
+        File.WriteAllText(Path.Combine(dir.Path, "actions.json"), ActionMap.LabelsFromMotion(climbing));
+        var climb = ActionMap.ForLatent(4, dir.Path);
+        Assert.Equal(1, climb.Keys["ArrowUp"]);
+        Assert.Equal(1, climb.Keys[" "]);
+        Assert.Equal(3, climb.Keys["ArrowRight"]);              // 2 − 0.5 = 1.5 against latent 2's 3.3 − 2.8 = 0.5
         // A world that never moves gets no arrow keys, only digits.
         var frozen = new Genie.Models.Evaluation.Controllability([new(0, 0, 0, 0, 0, 1, 1), new(1, 0.2, 0, 0, 0, 1, 1)], 2, 5);
         File.WriteAllText(Path.Combine(dir.Path, "actions.json"), ActionMap.LabelsFromMotion(frozen));
