@@ -81,11 +81,11 @@ public sealed record ActionMap
     /// <summary>
     /// actions.json for a model from what its latent actions do when held (<c>genie eval</c>'s controllability): each
     /// latent is named after the view's mean motion per frame over the held frames ("right", "up-left", "still", …;
-    /// under half a pixel per frame counts as none), and each arrow key presses the latent that moves the view most
-    /// purely that way (its motion that way less its motion across, so "up" goes to a latent that rises on the spot
-    /// rather than to one that mostly runs right while it climbs), if that is at least half a pixel per frame; else
-    /// the latent that moves the view furthest that way, if one moves it at least half a pixel per frame (space
-    /// jumps like ArrowUp).
+    /// under half a pixel per frame counts as none), and each arrow key presses the latent that, held, moves the view
+    /// most purely that way (over the frames after the first: its motion that way less its motion across, so "up" goes
+    /// to a latent that rises on the spot rather than to one that mostly runs right while it climbs), if that is at
+    /// least half a pixel per frame; else the latent that moves the view furthest that way over all the frames, if one
+    /// moves it at least half a pixel per frame (space jumps like ArrowUp).
     /// </summary>
     public static string LabelsFromMotion(Genie.Models.Evaluation.Controllability control)
     {
@@ -94,11 +94,13 @@ public sealed record ActionMap
         static string Way(double v, string plus, string minus) => v > 0.5 ? plus : v < -0.5 ? minus : "";
         var names = mean.Select(m => string.Join('-', new[] { Way(m.Up, "up", "down"), Way(m.Right, "right", "left") }.Where(w => w != "")) is { Length: > 0 } n ? n : "still").ToList();
         var keys = new Dictionary<string, int>();
+        var held = control.Actions.Select(m => (Right: m.LaterRight, Up: m.LaterUp)).ToList();
         void Key(string key, Func<(double Right, double Up), double> along, Func<(double Right, double Up), double> across)
         {
-            int purest = Enumerable.Range(0, mean.Count).MaxBy(i => along(mean[i]) - Math.Abs(across(mean[i])));
+            double Purity(int i) => along(held[i]) - Math.Abs(across(held[i]));
+            int purest = Enumerable.Range(0, held.Count).MaxBy(Purity);
             int furthest = Enumerable.Range(0, mean.Count).MaxBy(i => along(mean[i]));
-            if (along(mean[purest]) - Math.Abs(across(mean[purest])) >= 0.5) keys[key] = purest;
+            if (Purity(purest) >= 0.5) keys[key] = purest;
             else if (along(mean[furthest]) >= 0.5) keys[key] = furthest;
         }
         Key("ArrowRight", m => m.Right, m => m.Up);
