@@ -169,12 +169,7 @@ public static class BehaviourCloning
             var manifest = JsonNode.Parse(File.ReadAllText(manifestFile))!.AsObject();
             if (manifest["details"]?["settings"] is JsonObject s)
             {
-                var options = new JsonSerializerOptions
-                {
-                    PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-                    Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-                };
-                settings = s.Deserialize<PlatformerSettings>(options) ?? settings;
+                settings = s.Deserialize<PlatformerSettings>(Commands.DataCommands.SettingsJson) ?? settings;
                 return (settings, settings.Difficulty.ToString().ToLowerInvariant(), manifest);
             }
         }

@@ -12,6 +12,13 @@ namespace Genie.Cli.Commands;
 /// <summary>`genie data ...`: make datasets from the world, ingest videos, inspect datasets.</summary>
 public static class DataCommands
 {
+    /// <summary>How a world's settings are written in a dataset's manifest (<c>details.settings</c>) and read back.</summary>
+    public static readonly JsonSerializerOptions SettingsJson = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
     // "MIN-MAX" (or one number): steps the random agent holds each action.
     private static (int Min, int Max) ParseHold(string text)
     {
@@ -106,11 +113,7 @@ public static class DataCommands
             ["agent"] = agentName,
             ["agent_hold"] = hold is { } hh ? $"{hh.Min}-{hh.Max}" : agentName == "random" ? "2-8" : agentName == "explorer" ? "10-30" : null,
             ["agent_purposeful"] = agentName == "explorer" ? purposeful : null,
-            ["settings"] = JsonSerializer.SerializeToNode(settings, new JsonSerializerOptions
-            {
-                PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-                Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-            }),
+            ["settings"] = JsonSerializer.SerializeToNode(settings, SettingsJson),
             ["episode_seeds"] = "episode i: level and agent seeds from Episodes.Seeds(seed, i)",
             ["command"] = commandLine,
         };

@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Genie.Data;
 using Genie.Models.Evaluation;
-using Genie.Models;
 using Genie.Worlds.Platformer;
 
 namespace Genie.Cli.Commands;
@@ -28,12 +27,7 @@ public static class WorldReference
         var details = dataset.Manifest.Details;
         if (details?["world"]?.GetValue<string>() != "platformer" || details["settings"] is not JsonObject json)
             return (null, "the data was not made by `genie data make --world platformer`");
-        var options = new JsonSerializerOptions
-        {
-            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-            Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-        };
-        var settings = json.Deserialize<PlatformerSettings>(options)!;
+        var settings = json.Deserialize<PlatformerSettings>(DataCommands.SettingsJson)!;
         var world = new PlatformerWorld(settings);
         int h = settings.Height, w = settings.Width, frameBytes = h * w * 3;
         var starts = new List<WorldSnapshot>();
