@@ -31,6 +31,10 @@ public sealed class CheckpointTests : IDisposable
     private static byte[] Weights(string runDir) =>
         File.ReadAllBytes(Path.Combine(Checkpoint.RequireLatest(runDir), "model.safetensors"));
 
+    // Every parameter's values by name, copied.
+    private static Dictionary<string, float[]> Parameters(GenieModel genie) =>
+        genie.NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
+
     // A tokenizer run to the end in `straight`, and the same run in `broken` interrupted after step `stopAt`.
     private (string Straight, string Broken) StraightAndInterrupted(GenieConfig cfg, int stopAt)
     {
@@ -119,8 +123,8 @@ public sealed class CheckpointTests : IDisposable
             "train_dynamics.eval_every=1", "train_dynamics.checkpoint_every=1");
         var ft = Path.Combine(_root, "ft");
         new DynamicsTrainer(cfgFt, tokB, Data(cfgFt).Train, val, new RunOptions(ft, false, InitFrom: runA)).Run();
-        var a = GenieModel.Load(runA).NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
-        var f = GenieModel.Load(ft).NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
+        var a = Parameters(GenieModel.Load(runA));
+        var f = Parameters(GenieModel.Load(ft));
         var tokBWeights = Checkpoint.LoadModel(Path.Combine(Checkpoint.RequireLatest(tokB), "model.safetensors"), "tokenizer").Weights;
         foreach (var (name, value) in f)
         {
@@ -134,7 +138,7 @@ public sealed class CheckpointTests : IDisposable
             "train_dynamics.warmup=0", "train_dynamics.eval_every=1", "train_dynamics.checkpoint_every=1");
         var parts = Path.Combine(_root, "parts");
         new DynamicsTrainer(cfgNewLam, tokB, Data(cfgNewLam).Train, val, new RunOptions(parts, false, InitFrom: runA, InitParts: ["dynamics"])).Run();
-        var p2 = GenieModel.Load(parts).NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
+        var p2 = Parameters(GenieModel.Load(parts));
         foreach (var (name, value) in p2.Where(kv => kv.Key.StartsWith("dynamics.")))
             for (int i = 0; i < value.Length; i++) Assert.True(Math.Abs(value[i] - a[name][i]) < 1e-5, $"{name}[{i}]");
         Assert.Equal(3, p2["lam.vq.codebook"].Length / cfgNewLam.Lam.LatentDim);
@@ -157,14 +161,14 @@ public sealed class CheckpointTests : IDisposable
         var straight = Path.Combine(_root, "warm");
         using var cancel = new CancellationTokenSource();
         var trainer = new DynamicsTrainer(cfg, tokRun, Data(cfg).Train, val, new RunOptions(straight, false, p => { if (p.Step == 2) cancel.Cancel(); }));
-        var initial = trainer.Genie.NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
+        var initial = Parameters(trainer.Genie);
         Assert.Throws<OperationCanceledException>(() => trainer.Run(cancel.Token));
         // After the warm-up (tiny has no weight decay) the dynamics is as initialised and the LAM has moved.
-        var warm = GenieModel.Load(straight).NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
+        var warm = Parameters(GenieModel.Load(straight));
         Assert.All(warm.Where(kv => kv.Key.StartsWith("dynamics.")), kv => Assert.Equal(initial[kv.Key], kv.Value));
         Assert.Contains(warm.Where(kv => kv.Key.StartsWith("lam.")), kv => !kv.Value.SequenceEqual(initial[kv.Key]));
         new DynamicsTrainer(cfg, tokRun, Data(cfg).Train, val, new RunOptions(straight, true)).Run();
-        var trained = GenieModel.Load(straight).NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
+        var trained = Parameters(GenieModel.Load(straight));
         Assert.Contains(trained.Where(kv => kv.Key.StartsWith("dynamics.")), kv => !kv.Value.SequenceEqual(initial[kv.Key]));
 
         var uninterrupted = Path.Combine(_root, "warm-straight");
@@ -181,9 +185,9 @@ public sealed class CheckpointTests : IDisposable
         var (tokRun, val) = TrainTokenizer(cfg);
         var run = Path.Combine(_root, "frozen");
         var trainer = new DynamicsTrainer(cfg, tokRun, Data(cfg).Train, val, new RunOptions(run, false));
-        var initial = trainer.Genie.NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
+        var initial = Parameters(trainer.Genie);
         trainer.Run();
-        var trained = GenieModel.Load(run).NamedParameters().ToDictionary(p => p.Name, p => p.Param.ToArray());
+        var trained = Parameters(GenieModel.Load(run));
         Assert.All(trained.Where(kv => kv.Key.StartsWith("lam.")), kv => Assert.Equal(initial[kv.Key], kv.Value));
         Assert.Contains(trained.Where(kv => kv.Key.StartsWith("dynamics.")), kv => !kv.Value.SequenceEqual(initial[kv.Key]));
         Assert.Throws<InvalidDataException>(() => TestData.Tiny("train_dynamics.steps=4", "train_dynamics.lam_frozen=true", "train_dynamics.lam_warmup=2"));
