@@ -76,14 +76,15 @@ public static class Metrics
         if (a.Length != height * width * 3 || b.Length != a.Length) throw new ArgumentException($"frames must both be {width}x{height}x3 bytes");
         if (radius < 0 || radius >= Math.Min(height, width)) throw new ArgumentOutOfRangeException(nameof(radius), $"radius must be in [0, {Math.Min(height, width)})");
         // The changed pixels and their squared difference at no offset.
-        var changed = new List<int>();
+        var changed = new List<(int Y, int X)>();
         long se0 = 0;
-        for (int p = 0; p < height * width; p++)
-        {
-            int largest = 0, se = 0;
-            for (int c = 0; c < 3; c++) { int d = a[p * 3 + c] - b[p * 3 + c]; largest = Math.Max(largest, Math.Abs(d)); se += d * d; }
-            if (largest > ViewShiftTolerance) { changed.Add(p); se0 += se; }
-        }
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+            {
+                int p = (y * width + x) * 3, largest = 0, se = 0;
+                for (int c = 0; c < 3; c++) { int d = a[p + c] - b[p + c]; largest = Math.Max(largest, Math.Abs(d)); se += d * d; }
+                if (largest > ViewShiftTolerance) { changed.Add((y, x)); se0 += se; }
+            }
         if (changed.Count == 0 || changed.Count < ViewShiftMinChanged * height * width) return (0, 0);
         double mse0 = (double)se0 / changed.Count;
 
@@ -98,13 +99,13 @@ public static class Metrics
         {
             long se = 0;
             int inside = 0;
-            foreach (int p in changed)
+            foreach (var (y, x) in changed)
             {
-                int yb = p / width - dy, xb = p % width - dx;
+                int yb = y - dy, xb = x - dx;
                 if ((uint)yb >= (uint)height || (uint)xb >= (uint)width) continue;
-                int q = yb * width + xb;
+                int p = (y * width + x) * 3, q = (yb * width + xb) * 3;
                 inside++;
-                for (int c = 0; c < 3; c++) { int d = a[p * 3 + c] - b[q * 3 + c]; se += d * d; }
+                for (int c = 0; c < 3; c++) { int d = a[p + c] - b[q + c]; se += d * d; }
             }
             if (2 * inside < changed.Count) continue;   // most of the change must stay in view at this offset
             double mse = (double)se / inside;
