@@ -39,14 +39,38 @@ public static class Checkpoint
     /// </summary>
     public static (GenieConfig Config, Dictionary<string, (int[] Shape, float[] Data)> Weights) LoadModel(string path, string expectedKind)
     {
+        var (kind, config, weights) = Read(path);
+        if (kind != expectedKind)
+            throw new InvalidDataException($"{path} holds a '{kind}' checkpoint, but a '{expectedKind}' checkpoint is needed here");
+        return (config, weights);
+    }
+
+    /// <summary>
+    /// The tokenizer of a model file: a "tokenizer" checkpoint as it is, or the tokenizer part (its "tokenizer."
+    /// tensors, the prefix removed) of a "genie" checkpoint such as an export, so that a shipped world's tokenizer
+    /// can be trained on without its tokenizer run.
+    /// </summary>
+    public static (GenieConfig Config, Dictionary<string, (int[] Shape, float[] Data)> Weights) LoadTokenizer(string path)
+    {
+        var (kind, config, weights) = Read(path);
+        const string prefix = "tokenizer.";
+        return kind switch
+        {
+            "tokenizer" => (config, weights),
+            "genie" => (config, weights.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
+                                       .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value)),
+            _ => throw new InvalidDataException($"{path} holds a '{kind}' checkpoint, but a 'tokenizer' or 'genie' checkpoint is needed here"),
+        };
+    }
+
+    /// <summary>A model file's kind, embedded config and weights, after checking its format, version and that every weight is finite.</summary>
+    private static (string? Kind, GenieConfig Config, Dictionary<string, (int[] Shape, float[] Data)> Weights) Read(string path)
+    {
         var (tensors, meta) = SafeTensors.Load(path);
         if (!meta.TryGetValue("format", out var format) || format != FormatName)
             throw new InvalidDataException($"{path} is not a {FormatName} checkpoint (no '{FormatName}' format tag in its metadata)");
         if (meta.GetValueOrDefault("format_version") != FormatVersion)
             throw new InvalidDataException($"{path} has checkpoint format version {meta.GetValueOrDefault("format_version")}, this program reads version {FormatVersion}");
-        var kind = meta.GetValueOrDefault("kind");
-        if (kind != expectedKind)
-            throw new InvalidDataException($"{path} holds a '{kind}' checkpoint, but a '{expectedKind}' checkpoint is needed here");
         var config = GenieConfig.Parse(meta.GetValueOrDefault("config") ?? throw new InvalidDataException($"{path} has no config in its metadata"), path + " (embedded config)");
         // Weights that are not finite would load and play garbage without a word.
         foreach (var (name, t) in tensors)
@@ -57,7 +81,7 @@ public static class Checkpoint
                 throw new InvalidDataException($"{path}: tensor '{name}' holds {bad} non-finite values (NaN or infinity) of {t.Data.Length}; " +
                                                "the checkpoint is damaged or was saved from a run that diverged");
         }
-        return (config, tensors.ToDictionary(kv => kv.Key, kv => (kv.Value.Shape, kv.Value.Data)));
+        return (meta.GetValueOrDefault("kind"), config, tensors.ToDictionary(kv => kv.Key, kv => (kv.Value.Shape, kv.Value.Data)));
     }
 
     /// <summary>The newest complete checkpoint folder of a run, or null if it has none.</summary>

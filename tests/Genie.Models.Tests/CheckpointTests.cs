@@ -133,6 +133,13 @@ public sealed class CheckpointTests : IDisposable
         }
         Assert.Equal(Path.GetFullPath(Checkpoint.RequireLatest(runA)), Checkpoint.LoadState(Path.Combine(Checkpoint.RequireLatest(ft), "state.json")).InitFrom);
 
+        // A trained world (a dynamics run, or an export of one) serves as --tokenizer: its tokenizer part is taken.
+        var fromWorld = Path.Combine(_root, "fromWorld");
+        new DynamicsTrainer(cfgFt, runA, Data(cfgFt).Train, val, new RunOptions(fromWorld, false, InitFrom: runA)).Run();
+        var w = Parameters(GenieModel.Load(fromWorld));
+        Assert.Contains(w.Keys, name => name.StartsWith("tokenizer.") && !a[name].SequenceEqual(f[name]));   // tokA's differ from tokB's
+        foreach (var (name, value) in w.Where(kv => kv.Key.StartsWith("tokenizer."))) Assert.Equal(a[name], value);
+
         // Only the dynamics from the init run, under a new latent action model with another number of actions.
         var cfgNewLam = TestData.Tiny("lam.num_actions=3", "train_dynamics.steps=1", "train_dynamics.lr=1e-12", "train_dynamics.min_lr=1e-13",
             "train_dynamics.warmup=0", "train_dynamics.eval_every=1", "train_dynamics.checkpoint_every=1");

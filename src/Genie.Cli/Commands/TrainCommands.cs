@@ -58,7 +58,7 @@ public static class TrainCommands
         var data = Opt.Text("--data", "the dataset (make one with `genie data make`; a resumed run defaults to its own)", "DIR");
         var outOption = Opt.Text("--out", "the run folder to write", "RUN");
         var resume = Opt.Text("--resume", "continue RUN from its latest checkpoint, in place", "RUN");
-        var tokenizer = Opt.Text("--tokenizer", "the frozen tokenizer: a run of `genie train tokenizer` (or `train merge-codes`)", "RUN");
+        var tokenizer = Opt.Text("--tokenizer", "the frozen tokenizer: a run of `genie train tokenizer` (or `train merge-codes`), or the tokenizer part of a trained world (a dynamics run or an export such as models/small)", "RUN");
         var init = Opt.Text("--init", stage == "tokenizer"
             ? "start from the weights of RUN0's latest checkpoint (same architecture) instead of seeded ones, with a fresh " +
               "optimiser, schedule and data order: fine-tuning on other video"

@@ -22,7 +22,8 @@ public sealed class DynamicsTrainer : Trainer
     public GenieModel Genie { get; }
 
     /// <summary>
-    /// Sets up stage 2 with the tokenizer of <paramref name="tokenizerRun"/> (its latest checkpoint). The
+    /// Sets up stage 2 with the tokenizer of <paramref name="tokenizerRun"/> (its latest checkpoint: a tokenizer run,
+    /// or a dynamics run or export, whose tokenizer part is taken). The
     /// tokenizer's own config must agree with <paramref name="config"/> on frame size, T_max and the tokenizer section.
     /// </summary>
     public DynamicsTrainer(GenieConfig config, string tokenizerRun, IClipSource train, IReadOnlyList<ClipBatch> validation, RunOptions options)
@@ -31,7 +32,7 @@ public sealed class DynamicsTrainer : Trainer
         _validation = validation;
         _tokenizerRun = Path.GetFullPath(tokenizerRun);
         Genie = new GenieModel(config, new Rng(config.TrainDynamics.Seed));
-        var (tokConfig, weights) = Checkpoint.LoadModel(Path.Combine(Checkpoint.RequireLatest(tokenizerRun), "model.safetensors"), "tokenizer");
+        var (tokConfig, weights) = Checkpoint.LoadTokenizer(Path.Combine(Checkpoint.RequireLatest(tokenizerRun), "model.safetensors"));
         if (tokConfig.Tokenizer != config.Tokenizer || tokConfig.Height != config.Height || tokConfig.Width != config.Width || tokConfig.MaxFrames != config.MaxFrames)
             throw new InvalidDataException($"the tokenizer in {tokenizerRun} was trained with another geometry or tokenizer section than config '{config.Name}'; use the same config for both stages");
         Genie.Tokenizer.LoadWeights(weights);
