@@ -89,6 +89,8 @@ public class EvalReportTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
         Assert.True(root.GetProperty("fvd").GetDouble() >= 0);
         Assert.Contains("not I3D", root.GetProperty("fvd_features").GetString());
         Assert.Equal(0, root.GetProperty("choice_temperature").GetDouble());             // the config's: MaskGIT ranks by plain probability
+        Assert.Equal(1, root.GetProperty("temperature").GetDouble());                    // the tiny config's sampling settings
+        Assert.Equal(4, root.GetProperty("sampling_steps").GetInt32());
         var counts = root.GetProperty("latent_true_counts").EnumerateArray().Select(row => row.EnumerateArray().Select(c => c.GetInt32()).ToArray()).ToArray();
         Assert.Equal(4, counts.Length);                                                  // the tiny config's latent actions
         Assert.Equal(root.GetProperty("true_actions").GetArrayLength(), counts[0].Length);
@@ -139,10 +141,13 @@ public class EvalReportTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
         var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(data, "manifest.json")))!;
         foreach (var e in manifest["episodes"]!.AsArray()) e!["info"]!["level_seed"] = e["info"]!["level_seed"]!.GetValue<int>() + 1;
         File.WriteAllText(Path.Combine(data, "manifest.json"), manifest.ToJsonString());
-        var r = Genie.Run("eval", "--run", f.Run, "--data", data, "--clips", "2", "--control-prompts", "2", "--control-frames", "3", "--threads", "1", "--json");
+        var r = Genie.Run("eval", "--run", f.Run, "--data", data, "--clips", "2", "--control-prompts", "2", "--control-frames", "3", "--threads", "1", "--json",
+            "--temperature", "0", "--steps", "2");
         Assert.True(r.Exit == 0, r.Stderr);
         Assert.Contains("does not replay", r.Stderr);
         using var printed = JsonDocument.Parse(r.Stdout.Trim().Split('\n')[^1]);
+        Assert.Equal(0, printed.RootElement.GetProperty("temperature").GetDouble());     // the overrides are what the figures hold for
+        Assert.Equal(2, printed.RootElement.GetProperty("sampling_steps").GetInt32());
         Assert.False(printed.RootElement.TryGetProperty("world_control_still_share", out _));
         Assert.True(printed.RootElement.TryGetProperty("control_still_share", out _));
     }

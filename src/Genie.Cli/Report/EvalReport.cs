@@ -234,6 +234,7 @@ public static class EvalReport
                  "rollout_direction_agreement", "control_still_share", "control_agreement", "generation_frames_per_second", "generated_frames"]),
             ("Distribution of clips (Fréchet distance)", ["fvd", "fvd_random_actions", "fvd_features"]),
             ("Action recovery", ["action_nmi", "action_accuracy", "transitions", "latent_to_true"]),
+            ("Sampling", ["temperature", "choice_temperature", "sampling_steps"]),
             ("Run", ["run", "data", "clips", "clip_length", "seconds"]),
         };
         var named = groups.SelectMany(g => g.Item2).ToHashSet();
@@ -269,6 +270,9 @@ public static class EvalReport
         "latent_to_true" => "the mapping behind action_accuracy",
         "clips" => "held-out clips measured",
         "clip_length" => "frames per clip",
+        "temperature" => "the token sampling temperature of every generated frame (0: argmax)",
+        "choice_temperature" => "MaskGIT's choice temperature κ: Gumbel noise on which tokens each step keeps",
+        "sampling_steps" => "MaskGIT steps per generated frame",
         "seconds" => "wall-clock time of the evaluation",
         _ when key.StartsWith("delta_psnr_t", StringComparison.Ordinal) => "Δt PSNR at the paper's frame t: PSNR with inferred minus with random actions",
         _ when key.EndsWith("_inferred", StringComparison.Ordinal) => "PSNR of frame t of the rollout with inferred actions",
