@@ -10,7 +10,8 @@
 #   4. fine-tuned with the held-latent penalty (1700 steps: "x4");
 #   5. fine-tuned with self-forcing, half the clips ending on the model's own prediction (1000 steps: "x5");
 #   6. the dynamics model trained on with the latent action model frozen (1200 steps: "x5f");
-#   7. measured on fresh held-out data of its kind, and exported with MaskGIT's choice temperature 2.
+#   7. measured on fresh held-out data of its kind, and exported with MaskGIT's choice temperature 2 and argmax tokens
+#      (temperature 0; docs/training.md item 12).
 #
 #   tools/train-small-world.sh [WORK_DIR]        (default WORK_DIR: ./runs/small-world)
 #
@@ -66,10 +67,12 @@ done_at "$work/x5f" step_001200 || "$genie" train dynamics --data "$work/x2-data
   --set train_dynamics.eval_every=600 --set train_dynamics.checkpoint_every=300 --out "$work/x5f"
 stamp "x5f"
 
-# 7. Fresh held-out data of its kind; the measures and the play page's buttons at choice temperature 2; the export.
+# 7. Fresh held-out data of its kind; the measures and the play page's buttons at choice temperature 2 and temperature 0;
+#    the export.
 [ -f "$work/fresh/manifest.json" ] || "$genie" data make $world --agent explorer --animate-per-frame --episodes 40 --val-fraction 0.5 \
   --seed 77 --out "$work/fresh"
-"$genie" eval --run "$work/x5f" --data "$work/fresh" --clips 64 --control-prompts 6 --choice-temperature 2 \
+"$genie" eval --run "$work/x5f" --data "$work/fresh" --clips 64 --control-prompts 6 --choice-temperature 2 --temperature 0 \
   --write-actions "$work/x5f/actions.json" --json | tee "$work/eval.json"
-"$genie" export --run "$work/x5f" --out "$root/models/small" --overwrite --set dynamics.choice_temperature=2
+"$genie" export --run "$work/x5f" --out "$root/models/small" --overwrite --set dynamics.choice_temperature=2 \
+  --set dynamics.temperature=0
 stamp "done"
