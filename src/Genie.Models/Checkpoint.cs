@@ -46,19 +46,17 @@ public static class Checkpoint
     }
 
     /// <summary>
-    /// The tokenizer of a model file: a "tokenizer" checkpoint as it is, or the tokenizer part (its "tokenizer."
-    /// tensors, the prefix removed) of a "genie" checkpoint such as an export, so that a shipped world's tokenizer
-    /// can be trained on without its tokenizer run.
+    /// The tokenizer of a model file: a "tokenizer" checkpoint, or the tokenizer part of a "genie" checkpoint such as
+    /// an export, so that a shipped world's tokenizer can be trained on without its tokenizer run. Returns the prefix
+    /// its weights carry in <c>Weights</c> ("" or "tokenizer."), for <see cref="Module.LoadWeights"/>.
     /// </summary>
-    public static (GenieConfig Config, Dictionary<string, (int[] Shape, float[] Data)> Weights) LoadTokenizer(string path)
+    public static (GenieConfig Config, Dictionary<string, (int[] Shape, float[] Data)> Weights, string Prefix) LoadTokenizer(string path)
     {
         var (kind, config, weights) = Read(path);
-        const string prefix = "tokenizer.";
         return kind switch
         {
-            "tokenizer" => (config, weights),
-            "genie" => (config, weights.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
-                                       .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value)),
+            "tokenizer" => (config, weights, ""),
+            "genie" => (config, weights, "tokenizer."),
             _ => throw new InvalidDataException($"{path} holds a '{kind}' checkpoint, but a 'tokenizer' or 'genie' checkpoint is needed here"),
         };
     }

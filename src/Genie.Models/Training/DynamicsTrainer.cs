@@ -32,10 +32,10 @@ public sealed class DynamicsTrainer : Trainer
         _validation = validation;
         _tokenizerRun = Path.GetFullPath(tokenizerRun);
         Genie = new GenieModel(config, new Rng(config.TrainDynamics.Seed));
-        var (tokConfig, weights) = Checkpoint.LoadTokenizer(Path.Combine(Checkpoint.RequireLatest(tokenizerRun), "model.safetensors"));
+        var (tokConfig, weights, prefix) = Checkpoint.LoadTokenizer(Path.Combine(Checkpoint.RequireLatest(tokenizerRun), "model.safetensors"));
         if (tokConfig.Tokenizer != config.Tokenizer || tokConfig.Height != config.Height || tokConfig.Width != config.Width || tokConfig.MaxFrames != config.MaxFrames)
             throw new InvalidDataException($"the tokenizer in {tokenizerRun} was trained with another geometry or tokenizer section than config '{config.Name}'; use the same config for both stages");
-        Genie.Tokenizer.LoadWeights(weights);
+        Genie.Tokenizer.LoadWeights(weights, prefix);
     }
 
     /// <inheritdoc />
