@@ -152,12 +152,6 @@ public sealed record DynamicsConfig
     /// frames, so the context holds between T_max − h and T_max − 1 frames.
     /// </summary>
     public int WindowHop { get; init; } = 1;
-    /// <summary>
-    /// Play: each sampled frame is decoded and encoded again, and the encoder's codes (those a real frame of that
-    /// picture would have) replace the sampled ones in the context and in what is shown, so the model always
-    /// continues from codes of the kind it was trained on. false (default): the sampled codes stay.
-    /// </summary>
-    public bool Reencode { get; init; } = false;
 }
 
 /// <summary>One training stage (tokenizer, or latent actions plus dynamics).</summary>
@@ -334,7 +328,7 @@ public sealed record GenieConfig
     }
 
     /// <summary>The settings that change how a trained model plays, not its weights: what an export may override.</summary>
-    public static readonly string[] PlayKeys = ["dynamics.sampling_steps", "dynamics.temperature", "dynamics.choice_temperature", "dynamics.window_hop", "dynamics.reencode"];
+    public static readonly string[] PlayKeys = ["dynamics.sampling_steps", "dynamics.temperature", "dynamics.choice_temperature", "dynamics.window_hop"];
 
     /// <summary>
     /// This config with <c>key=value</c> overrides of the play settings (<see cref="PlayKeys"/>) applied; any other key

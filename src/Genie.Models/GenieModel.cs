@@ -209,7 +209,6 @@ public sealed class GenieSession : IDisposable
         _rng = new Rng(seed);
         Steps = steps ?? cfg.Dynamics.SamplingSteps;
         Temperature = temperature ?? cfg.Dynamics.Temperature;
-        Reencode = cfg.Dynamics.Reencode;
         _dynamics = new InferenceCache(model.Dynamics.Body, 1);
         _decoder = new InferenceCache(model.Tokenizer.Decoder, 1);
         _head = model.Dynamics.CreateHeadSampler();
@@ -231,25 +230,8 @@ public sealed class GenieSession : IDisposable
     /// <summary>Token ids of every frame so far (N each).</summary>
     public IReadOnlyList<int[]> Tokens => _frames;
 
-    /// <summary>Whether sampled frames are re-encoded before they join the context (dynamics.reencode).</summary>
-    public bool Reencode { get; set; }
-
     /// <summary>Takes latent action <paramref name="action"/> and returns the new frame (H, W, 3).</summary>
-    public byte[] Step(int action)
-    {
-        var tokens = SampleNext(action);
-        if (Reencode) tokens = Encode(Preview(tokens));
-        return Append(tokens, action);
-    }
-
-    /// <summary>The tokenizer's codes (N ids) of a frame (H, W, 3).</summary>
-    public int[] Encode(byte[] frame)
-    {
-        var cfg = _model.Config;
-        using var _ = Tape.NoGrad();
-        using var scope = new TensorScope();
-        return _model.Tokenizer.Encode(Patches.Tensor(frame, 1, 1, cfg.Height, cfg.Width, cfg.Tokenizer.Patch));
-    }
+    public byte[] Step(int action) => Append(SampleNext(action), action);
 
     /// <summary>
     /// Samples the tokens (N) of the frame that <paramref name="action"/> would lead to, without taking the step:
