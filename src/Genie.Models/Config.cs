@@ -133,6 +133,12 @@ public sealed record DynamicsConfig
     /// errors (a scroll it did not finish, a frame it froze) it must carry on from. 0 (default): off.
     /// </summary>
     public float SelfForcing { get; init; } = 0f;
+    /// <summary>
+    /// Self-forcing: a picked clip gets m ∈ 1..this many consecutive frames of its own before the first masked one,
+    /// each predicted from the frames before it (real, then its own), so training shows errors that build up over
+    /// several frames, as a rollout's do. 1 (default): only the last context frame.
+    /// </summary>
+    public int SelfForcingFrames { get; init; } = 1;
     /// <summary>Buckets of the corruption level's embedding.</summary>
     public const int CorruptBuckets = 8;
     /// <summary>MaskGIT steps S per generated frame.</summary>
@@ -287,6 +293,7 @@ public sealed record GenieConfig
         Need(Dynamics.CorruptMax >= 0 && Dynamics.CorruptMax <= 1, "dynamics.corrupt_max must be in [0, 1]");
         Need(Dynamics.SelfForcing >= 0 && Dynamics.SelfForcing <= 1, "dynamics.self_forcing must be in [0, 1]");
         Need(Dynamics.SelfForcing == 0 || Dynamics.Masking == "prefix", "dynamics.self_forcing needs dynamics.masking = \"prefix\"");
+        Need(Dynamics.SelfForcingFrames >= 1, "dynamics.self_forcing_frames must be at least 1");
         Need(Lam.NumActions >= 1 && Tokenizer.CodebookSize >= 2, "codebooks need at least one action and two tokens");
         Need(Lam.Window == 0 || (Lam.Window >= 2 && Lam.Window <= MaxFrames), "lam.window must be 0 (the whole clip) or in [2, max_frames]");
         Need(Lam.HoldWeight >= 0 && Lam.HoldWeight <= 100, "lam.hold_weight must be in [0, 100]");

@@ -202,7 +202,7 @@ public sealed class DynamicsModel : Module
     {
         int[]? firsts = null;
         int[] context = ids;
-        if (Config.SelfForcing > 0 && t >= 3) (context, firsts) = SelfForce(ids, actions_RL, b, t, rng);
+        if (Config.SelfForcing > 0 && t >= 3) (context, firsts, _) = SelfForce(ids, actions_RL, b, t, rng);
         var (masked, mask, levels) = MaskAndCorrupt(context, b, t, rng, firsts);   // the targets stay the real ids
         var logits = LevelLogits(masked, actions_RL, b, t, levels);
         return new DynamicsOutput(logits, Ops.CrossEntropy(logits, ids, LossWeights(ids, mask, b, t)), mask);
@@ -210,38 +210,66 @@ public sealed class DynamicsModel : Module
 
     /// <summary>
     /// Self-forcing (<see cref="DynamicsConfig.SelfForcing"/>): picks a share of the clips; draws each clip's first
-    /// masked frame k (1-based; 3..T for a picked clip, 2..T for the others, as "prefix" masking) and replaces frame
-    /// k−1 of each picked clip by the model's greedy one-pass prediction of it from frames 1..k−2 (no gradient).
-    /// Returns the context ids and each clip's k (0-based) for <see cref="MaskAndCorrupt"/>.
+    /// masked frame k (1-based) and, for a picked clip, how many frames m ∈ 1..<see cref="DynamicsConfig.SelfForcingFrames"/>
+    /// before it the model makes (k ∈ m+2..T; the others k ∈ 2..T, as "prefix" masking), and replaces frames
+    /// k−m..k−1 of each picked clip by the model's greedy one-pass predictions, made one after the other as in play:
+    /// each from the real frames and the model's own frames before it (no gradient). Returns the context ids and each
+    /// clip's k (0-based) for <see cref="MaskAndCorrupt"/>, and how many frames the model made in each (0: not picked).
     /// </summary>
-    public (int[] Context, int[] Firsts) SelfForce(int[] ids, Tensor actions_RL, int b, int t, Rng rng)
+    public (int[] Context, int[] Firsts, int[] Made) SelfForce(int[] ids, Tensor actions_RL, int b, int t, Rng rng)
     {
-        int n = Tokens;
+        int n = Tokens, most = Config.SelfForcingFrames;
         var firsts = new int[b];
-        var forced = new bool[b];
-        for (int c = 0; c < b; c++) { forced[c] = rng.NextFloat() < Config.SelfForcing; firsts[c] = rng.NextInt(forced[c] ? 2 : 1, t); }
-        if (!forced.Contains(true)) return (ids, firsts);
-        // Frames from k−1 on are all MASK: the prediction of frame k−1 sees complete frames before it, as in play.
-        var input = (int[])ids.Clone();
+        var made = new int[b];                                                   // frames the model makes (0: not picked)
         for (int c = 0; c < b; c++)
-            if (forced[c]) Array.Fill(input, MaskId, (c * t + firsts[c] - 1) * n, (t - firsts[c] + 1) * n);
-        var context = (int[])ids.Clone();
-        using (Engine.Autograd.Tape.NoGrad())
-        using (new TensorScope())
         {
-            // The body over the whole clip, the head only on the frame each forced clip replaces (not on all B·T·N rows).
-            var h = FrameTokens(Body.Forward(Embed(input, actions_RL, b, t)));          // (B, T, N, D)
+            bool forced = rng.NextFloat() < Config.SelfForcing;
+            // One frame (the default) draws nothing more, so such runs draw as they always did.
+            made[c] = !forced ? 0 : most == 1 ? 1 : 1 + rng.NextInt(Math.Min(most, t - 2));
+            firsts[c] = rng.NextInt(forced ? made[c] + 1 : 1, t);
+        }
+        if (!made.Any(m => m > 0)) return (ids, firsts, made);
+        var context = (int[])ids.Clone();
+        int l = actions_RL.Shape[1];
+        var actions = actions_RL.ToArray();
+        for (int round = 0; round < made.Max(); round++)
+        {
+            // This round makes frame g = k−m+round of each clip that has one left; the clips are cut after the
+            // latest such frame (the model is causal in time, so later frames change nothing).
+            var g = new int[b];
+            int frames = 1;
             for (int c = 0; c < b; c++)
             {
-                if (!forced[c]) continue;
-                var clipFrames = Ops.Slice(h, 0, c, 1);                                 // (1, T, N, D)
-                var logits = _head.Forward(Ops.Slice(clipFrames, 1, firsts[c] - 1, 1)).ToArray();   // (1, 1, N, K)
-                int frame = (c * t + firsts[c] - 1) * n;
-                for (int i = 0; i < n; i++)
-                    context[frame + i] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(logits, i * CodebookSize, CodebookSize));
+                g[c] = made[c] > round ? firsts[c] - made[c] + round : -1;
+                frames = Math.Max(frames, g[c] + 1);
+            }
+            var input = new int[b * frames * n];
+            var acts = new float[b * Math.Max(frames - 1, 1) * l];
+            for (int c = 0; c < b; c++)
+            {
+                Array.Copy(context, c * t * n, input, c * frames * n, frames * n);
+                // Frames from g on are all MASK: the prediction of frame g sees complete frames before it, as in play.
+                if (g[c] >= 0) Array.Fill(input, MaskId, (c * frames + g[c]) * n, (frames - g[c]) * n);
+                if (frames > 1) Array.Copy(actions, c * (t - 1) * l, acts, c * (frames - 1) * l, (frames - 1) * l);
+            }
+            using (Engine.Autograd.Tape.NoGrad())
+            using (new TensorScope())
+            {
+                var a = Tensor.From(acts.AsSpan(0, b * (frames - 1) * l), b * (frames - 1), l);
+                // The body over the cut clips, the head only on the frame each clip makes (not on all B·T·N rows).
+                var h = FrameTokens(Body.Forward(Embed(input, a, b, frames)));      // (B, frames, N, D)
+                for (int c = 0; c < b; c++)
+                {
+                    if (g[c] < 0) continue;
+                    var clipFrames = Ops.Slice(h, 0, c, 1);                             // (1, frames, N, D)
+                    var logits = _head.Forward(Ops.Slice(clipFrames, 1, g[c], 1)).ToArray();   // (1, 1, N, K)
+                    int frame = (c * t + g[c]) * n;
+                    for (int i = 0; i < n; i++)
+                        context[frame + i] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(logits, i * CodebookSize, CodebookSize));
+                }
             }
         }
-        return (context, firsts);
+        return (context, firsts, made);
     }
 
     /// <summary>

@@ -105,6 +105,43 @@ public class WorldPlaysTests
     }
 
     [Fact]
+    public void SelfForcing_OverSeveralFrames_MakesEachFromTheFramesBefore_RealThenItsOwn()
+    {
+        var cfg = TestData.Tiny("max_frames=6", "dynamics.masking=prefix", "dynamics.self_forcing=1", "dynamics.self_forcing_frames=3");
+        var dyn = new DynamicsModel(cfg, 16, new Rng(7));
+        int b = 8, t = 6, n = 16, k = 64;
+        var rng = new Rng(3);
+        var ids = Enumerable.Range(0, b * t * n).Select(_ => rng.NextInt(k)).ToArray();
+        using var scope = new TensorScope();
+        var actions = Tensor.From(Enumerable.Range(0, b * (t - 1) * cfg.Lam.LatentDim).Select(i => (float)Math.Cos(i)).ToArray(), [b * (t - 1), cfg.Lam.LatentDim]);
+        var (context, firsts, made) = dyn.SelfForce(ids, actions, b, t, new Rng(5));
+        Assert.Contains(made, m => m > 1);                                  // several frames are made, not only one
+        for (int c = 0; c < b; c++)
+        {
+            Assert.InRange(made[c], 1, 3);
+            Assert.InRange(firsts[c], made[c] + 1, t - 1);                  // frame 1 stays real
+            int from = firsts[c] - made[c];
+            // Frames outside from..k−1 are the real ones.
+            for (int f = 0; f < t; f++)
+                if (f < from || f >= firsts[c])
+                    Assert.Equal(ids.AsSpan((c * t + f) * n, n).ToArray(), context.AsSpan((c * t + f) * n, n).ToArray());
+            // Each made frame g is the greedy prediction from the context before it (real frames, then the model's own).
+            for (int g = from; g < firsts[c]; g++)
+            {
+                var input = (int[])context.Clone();
+                Array.Fill(input, dyn.MaskId, (c * t + g) * n, (t - g) * n);
+                var logits = dyn.Logits(input, actions, b, t).ToArray();
+                for (int i = 0; i < n; i++)
+                {
+                    int at = (c * t + g) * n + i;
+                    Assert.Equal(System.Numerics.Tensors.TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(logits, at * k, k)), context[at]);
+                }
+            }
+        }
+        Assert.Throws<InvalidDataException>(() => TestData.Tiny("dynamics.masking=prefix", "dynamics.self_forcing=0.5", "dynamics.self_forcing_frames=0"));
+    }
+
+    [Fact]
     public void SelfForcing_ReplacesTheFrameBeforeTheFirstMaskedOneByTheModelsGreedyPrediction()
     {
         var cfg = TestData.Tiny("dynamics.masking=prefix", "dynamics.self_forcing=1");
@@ -114,7 +151,8 @@ public class WorldPlaysTests
         var ids = Enumerable.Range(0, b * t * n).Select(_ => rng.NextInt(k)).ToArray();
         using var scope = new TensorScope();
         var actions = Tensor.From(Enumerable.Range(0, b * (t - 1) * cfg.Lam.LatentDim).Select(i => (float)Math.Sin(i)).ToArray(), [b * (t - 1), cfg.Lam.LatentDim]);
-        var (context, firsts) = dyn.SelfForce(ids, actions, b, t, new Rng(5));
+        var (context, firsts, made) = dyn.SelfForce(ids, actions, b, t, new Rng(5));
+        Assert.All(made, m => Assert.Equal(1, m));
         for (int c = 0; c < b; c++)
         {
             int g = firsts[c] - 1;                                          // the frame the model made
