@@ -106,7 +106,7 @@ public sealed class SampleFrames
             {
                 var files = Directory.GetFiles(prompts, "*.png").Order(StringComparer.Ordinal).Take(count).ToList();
                 if (files.Count > 0)
-                    return new SampleFrames(files.Select(f => PromptImage.FromFile(f, width, height, FitMode.Crop)).ToList(), $"the prompts/ of {Path.GetFileName(Path.GetFullPath(runDir).TrimEnd('/'))}", width, height);
+                    return new SampleFrames(files.Select(f => PromptImage.FromFile(f, width, height, FitMode.Crop)).ToList(), $"prompts/ of {Path.GetFileName(Path.GetFullPath(runDir).TrimEnd('/'))}", width, height);
             }
             var recorded = RecordedDataset(runDir);
             if (recorded is not null && File.Exists(Path.Combine(recorded, "manifest.json")))
