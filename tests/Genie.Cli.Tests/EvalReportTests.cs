@@ -62,6 +62,31 @@ public class EvalReportTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
     }
 
     [Fact]
+    public void NoRollouts_MeasuresTheTokenizerAndTheLatentActions_AsTheFullEvalDoes()
+    {
+        JsonElement Run(params string[] extra)
+        {
+            var r = Genie.Run(["eval", "--run", f.Run, "--data", f.Data, "--clips", "3", "--control-prompts", "2", "--control-frames", "3", "--threads", "1", "--json", .. extra]);
+            Assert.True(r.Exit == 0, r.Stderr);
+            using var printed = JsonDocument.Parse(r.Stdout.Trim().Split('\n')[^1]);
+            return printed.RootElement.Clone();
+        }
+        var full = Run();
+        var quick = Run("--no-rollouts");
+        foreach (var key in new[] { "tokenizer_psnr", "codes_used", "action_nmi", "action_accuracy", "transitions" })
+            Assert.Equal(full.GetProperty(key).GetRawText(), quick.GetProperty(key).GetRawText());
+        Assert.Equal(full.GetProperty("latent_true_counts").GetRawText(), quick.GetProperty("latent_true_counts").GetRawText());
+        foreach (var key in new[] { "delta_psnr_t4", "rollout_direction_agreement", "fvd", "control_still_share" })
+        {
+            Assert.True(full.TryGetProperty(key, out _), key);
+            Assert.False(quick.TryGetProperty(key, out _), key);
+        }
+        var refused = Genie.Run("eval", "--run", f.Run, "--data", f.Data, "--no-rollouts", "--write-actions", Out("actions") + ".json");
+        Assert.Equal(1, refused.Exit);
+        Assert.Contains("--no-rollouts measures no rollouts", refused.Stderr);
+    }
+
+    [Fact]
     public void Report_HoldsEveryJsonNumber_AndASelfContainedPage()
     {
         var dir = Out("report");

