@@ -128,9 +128,10 @@ public sealed record DynamicsConfig
     public float ChangeWeight { get; init; } = 1f;
     /// <summary>
     /// Self-forcing (needs masking "prefix"): the share of training clips whose last complete frame before the masked
-    /// ones is replaced by the model's own prediction of it (one greedy parallel decoding from the frames before, no
-    /// gradient), so training shows what play shows: a next frame to predict from a context the model made, whose
-    /// errors (a scroll it did not finish, a frame it froze) it must carry on from. 0 (default): off.
+    /// ones (or last m of them, <see cref="SelfForcingFrames"/>) is replaced by the model's own prediction of it (one
+    /// greedy parallel decoding from the frames before, no gradient), so training shows what play shows: a next frame
+    /// to predict from a context the model made, whose errors (a scroll it did not finish, a frame it froze) it must
+    /// carry on from. 0 (default): off.
     /// </summary>
     public float SelfForcing { get; init; } = 0f;
     /// <summary>
@@ -294,6 +295,7 @@ public sealed record GenieConfig
         Need(Dynamics.SelfForcing >= 0 && Dynamics.SelfForcing <= 1, "dynamics.self_forcing must be in [0, 1]");
         Need(Dynamics.SelfForcing == 0 || Dynamics.Masking == "prefix", "dynamics.self_forcing needs dynamics.masking = \"prefix\"");
         Need(Dynamics.SelfForcingFrames >= 1, "dynamics.self_forcing_frames must be at least 1");
+        Need(Dynamics.SelfForcingFrames == 1 || Dynamics.SelfForcing > 0, "dynamics.self_forcing_frames > 1 needs dynamics.self_forcing > 0");
         Need(Lam.NumActions >= 1 && Tokenizer.CodebookSize >= 2, "codebooks need at least one action and two tokens");
         Need(Lam.Window == 0 || (Lam.Window >= 2 && Lam.Window <= MaxFrames), "lam.window must be 0 (the whole clip) or in [2, max_frames]");
         Need(Lam.HoldWeight >= 0 && Lam.HoldWeight <= 100, "lam.hold_weight must be in [0, 100]");

@@ -139,6 +139,7 @@ public class WorldPlaysTests
             }
         }
         Assert.Throws<InvalidDataException>(() => TestData.Tiny("dynamics.masking=prefix", "dynamics.self_forcing=0.5", "dynamics.self_forcing_frames=0"));
+        Assert.Throws<InvalidDataException>(() => TestData.Tiny("dynamics.masking=prefix", "dynamics.self_forcing_frames=2"));   // needs self_forcing
     }
 
     [Fact]
