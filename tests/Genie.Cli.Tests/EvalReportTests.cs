@@ -76,7 +76,7 @@ public class EvalReportTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
         foreach (var key in new[] { "tokenizer_psnr", "codes_used", "action_nmi", "action_accuracy", "transitions" })
             Assert.Equal(full.GetProperty(key).GetRawText(), quick.GetProperty(key).GetRawText());
         Assert.Equal(full.GetProperty("latent_true_counts").GetRawText(), quick.GetProperty("latent_true_counts").GetRawText());
-        foreach (var key in new[] { "delta_psnr_t4", "rollout_direction_agreement", "fvd", "control_still_share" })
+        foreach (var key in new[] { "delta_psnr_t4", "rollout_direction_agreement", "fvd", "control_still_share", "temperature", "sampling_steps" })
         {
             Assert.True(full.TryGetProperty(key, out _), key);
             Assert.False(quick.TryGetProperty(key, out _), key);

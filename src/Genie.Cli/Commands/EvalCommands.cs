@@ -132,9 +132,12 @@ public static class EvalCommands
             var genie = new GenieModel(config, new Rng(0));
             genie.LoadWeights(weights);
             if (choiceTemperature is { } kappa) genie.Dynamics.ChoiceTemperature = kappa;
-            results["choice_temperature"] = genie.Dynamics.ChoiceTemperature;
-            results["temperature"] = (double)(temperature ?? config.Dynamics.Temperature);   // the sampling settings the figures hold for
-            results["sampling_steps"] = steps ?? config.Dynamics.SamplingSteps;
+            if (!noRollouts)
+            {
+                results["choice_temperature"] = genie.Dynamics.ChoiceTemperature;
+                results["temperature"] = (double)(temperature ?? config.Dynamics.Temperature);   // the sampling settings the figures hold for
+                results["sampling_steps"] = steps ?? config.Dynamics.SamplingSteps;
+            }
             var tq = GenieEvaluation.ComputeTokenizerQuality(genie.Tokenizer, batches);
             var (psnr, frames) = (tq.Psnr, tq.Frames);
             results["tokenizer_psnr"] = Math.Round(tq.Psnr, 3);
