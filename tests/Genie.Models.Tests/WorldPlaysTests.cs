@@ -104,16 +104,23 @@ public class WorldPlaysTests
         for (int f = 0; f <= actions.Length; f++) Assert.Equal(session.Frames[f], video.AsSpan(f * 16 * 16 * 3, 16 * 16 * 3).ToArray());
     }
 
+    // A tiny dynamics model with self-forcing on every clip, b clips of t frames of random codes, and latent actions.
+    private static (DynamicsModel Dyn, int[] Ids, Tensor Actions) SelfForcingCase(int b, int t, params string[] sets)
+    {
+        var cfg = TestData.Tiny(["dynamics.masking=prefix", "dynamics.self_forcing=1", .. sets]);
+        var dyn = new DynamicsModel(cfg, 16, new Rng(7));
+        var rng = new Rng(3);
+        var ids = Enumerable.Range(0, b * t * dyn.Tokens).Select(_ => rng.NextInt(dyn.CodebookSize)).ToArray();
+        var actions = Tensor.From(Enumerable.Range(0, b * (t - 1) * cfg.Lam.LatentDim).Select(i => (float)Math.Sin(i)).ToArray(), [b * (t - 1), cfg.Lam.LatentDim]);
+        return (dyn, ids, actions);
+    }
+
     [Fact]
     public void SelfForcing_OverSeveralFrames_MakesEachFromTheFramesBefore_RealThenItsOwn()
     {
-        var cfg = TestData.Tiny("max_frames=6", "dynamics.masking=prefix", "dynamics.self_forcing=1", "dynamics.self_forcing_frames=3");
-        var dyn = new DynamicsModel(cfg, 16, new Rng(7));
         int b = 8, t = 6, n = 16, k = 64;
-        var rng = new Rng(3);
-        var ids = Enumerable.Range(0, b * t * n).Select(_ => rng.NextInt(k)).ToArray();
         using var scope = new TensorScope();
-        var actions = Tensor.From(Enumerable.Range(0, b * (t - 1) * cfg.Lam.LatentDim).Select(i => (float)Math.Cos(i)).ToArray(), [b * (t - 1), cfg.Lam.LatentDim]);
+        var (dyn, ids, actions) = SelfForcingCase(b, t, "max_frames=6", "dynamics.self_forcing_frames=3");
         var (context, firsts, made) = dyn.SelfForce(ids, actions, b, t, new Rng(5));
         Assert.Contains(made, m => m > 1);                                  // several frames are made, not only one
         for (int c = 0; c < b; c++)
@@ -145,13 +152,9 @@ public class WorldPlaysTests
     [Fact]
     public void SelfForcing_ReplacesTheFrameBeforeTheFirstMaskedOneByTheModelsGreedyPrediction()
     {
-        var cfg = TestData.Tiny("dynamics.masking=prefix", "dynamics.self_forcing=1");
-        var dyn = new DynamicsModel(cfg, 16, new Rng(7));
         int b = 6, t = 4, n = 16, k = 64;
-        var rng = new Rng(3);
-        var ids = Enumerable.Range(0, b * t * n).Select(_ => rng.NextInt(k)).ToArray();
         using var scope = new TensorScope();
-        var actions = Tensor.From(Enumerable.Range(0, b * (t - 1) * cfg.Lam.LatentDim).Select(i => (float)Math.Sin(i)).ToArray(), [b * (t - 1), cfg.Lam.LatentDim]);
+        var (dyn, ids, actions) = SelfForcingCase(b, t);
         var (context, firsts, made) = dyn.SelfForce(ids, actions, b, t, new Rng(5));
         Assert.All(made, m => Assert.Equal(1, m));
         for (int c = 0; c < b; c++)
