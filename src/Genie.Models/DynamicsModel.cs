@@ -234,28 +234,28 @@ public sealed class DynamicsModel : Module
         var actions = actions_RL.ToArray();
         for (int round = 0; round < made.Max(); round++)
         {
-            // This round makes frame g = k−m+round of each clip that has one left; the clips are cut after the
-            // latest such frame (the model is causal in time, so later frames change nothing).
+            // This round makes frame g = k−m+round (≥ 1) of each clip that has one left; the clips are cut after the
+            // latest such frame (the model is causal in time, so later frames change nothing): frames ≥ 2.
             var g = new int[b];
-            int frames = 1;
+            int frames = 0;
             for (int c = 0; c < b; c++)
             {
                 g[c] = made[c] > round ? firsts[c] - made[c] + round : -1;
                 frames = Math.Max(frames, g[c] + 1);
             }
             var input = new int[b * frames * n];
-            var acts = new float[b * Math.Max(frames - 1, 1) * l];
+            var acts = new float[b * (frames - 1) * l];
             for (int c = 0; c < b; c++)
             {
                 Array.Copy(context, c * t * n, input, c * frames * n, frames * n);
                 // Frames from g on are all MASK: the prediction of frame g sees complete frames before it, as in play.
                 if (g[c] >= 0) Array.Fill(input, MaskId, (c * frames + g[c]) * n, (frames - g[c]) * n);
-                if (frames > 1) Array.Copy(actions, c * (t - 1) * l, acts, c * (frames - 1) * l, (frames - 1) * l);
+                Array.Copy(actions, c * (t - 1) * l, acts, c * (frames - 1) * l, (frames - 1) * l);
             }
             using (Engine.Autograd.Tape.NoGrad())
             using (new TensorScope())
             {
-                var a = Tensor.From(acts.AsSpan(0, b * (frames - 1) * l), b * (frames - 1), l);
+                var a = Tensor.From(acts, b * (frames - 1), l);
                 // The body over the cut clips, the head only on the frame each clip makes (not on all B·T·N rows).
                 var h = FrameTokens(Body.Forward(Embed(input, a, b, frames)));      // (B, frames, N, D)
                 for (int c = 0; c < b; c++)
