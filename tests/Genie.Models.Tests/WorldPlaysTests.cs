@@ -1,4 +1,5 @@
 using Genie.Core;
+using Genie.Data;
 using Genie.Engine;
 using Genie.Engine.Autograd;
 using Genie.Models;
@@ -286,6 +287,41 @@ public class WorldPlaysTests
         Assert.Equal(1.0 / 3, wrong.DirectionAgreement, 12);
         Assert.Equal(new MotionComparison(19, 18, 19, 16), wrong + moving);
         Assert.Throws<ArgumentException>(() => Metrics.CompareMotion(real, frozen.Take(3).ToList()));
+    }
+
+    [Fact]
+    public void LatentMotion_CountsEachTransitionsLatentBesideTheWayTheRealViewMoves()
+    {
+        Assert.Equal(7, Metrics.DirectionClass((3, 0)));          // right
+        Assert.Equal(3, Metrics.DirectionClass((0, -12)));        // up (dy < 0)
+        Assert.Equal(Metrics.StillClass, Metrics.DirectionClass((0, 0)));
+        Assert.Equal(2, Metrics.DirectionClass((-4, 8)));         // left-down
+        Assert.Equal("left-down", Metrics.DirectionNames[2]);
+
+        // Clip 0 scrolls a textured view 4 pixels right every frame, clip 1 stands still.
+        var cfg = TestData.Tiny();
+        int h = cfg.Height, w = cfg.Width, t = 4, fb = h * w * 3;
+        var rng = new Rng(5);
+        var world = new byte[h * (w + 4 * t) * 3];
+        for (int i = 0; i < world.Length; i++) world[i] = (byte)rng.NextInt(256);
+        var frames = new byte[2 * t * fb];
+        for (int f = 0; f < t; f++)
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                    for (int c = 0; c < 3; c++)
+                    {
+                        frames[(f * h * w + y * w + x) * 3 + c] = world[(y * (w + 4 * t) + x + 4 * f) * 3 + c];
+                        frames[((t + f) * h * w + y * w + x) * 3 + c] = world[(y * (w + 4 * t) + x) * 3 + c];
+                    }
+        var batch = new ClipBatch { BatchSize = 2, ClipLength = t, Height = h, Width = w, Frames = frames, Episodes = [0, 1], Starts = [0, 0] };
+        var lam = new LatentActionModel(cfg, new Rng(1));
+        var m = GenieEvaluation.ComputeLatentMotion(lam, cfg, [batch], radius: 6);
+        Assert.Equal(cfg.Lam.NumActions, m.Counts.Length);
+        Assert.Equal(2 * (t - 1), m.Counts.Sum(r => r.Sum()));
+        Assert.Equal(t - 1, m.Counts.Sum(r => r[Metrics.DirectionClass((4, 0))]));      // the scroll: content moves left, so dx > 0
+        Assert.Equal(t - 1, m.Counts.Sum(r => r[Metrics.StillClass]));
+        Assert.Equal(1.0, m.DirectionShare);      // every moving transition moves one way
+        Assert.Equal(0, Metrics.ViewShift(frames.AsSpan(0, fb), frames.AsSpan(fb, fb), h, w, 6).Dy);
     }
 
     [Fact]

@@ -63,6 +63,10 @@ public static class EvalCommands
             "- for a world's dataset (true actions known): NMI between latent and true actions, and the accuracy\n" +
             "  after mapping each latent action to its most frequent true action, and the count matrix behind both\n" +
             "  (latent_true_counts: rows latent actions, columns true_actions);\n" +
+            "- for any video: how much of the view's motion the latent actions carry: each real transition's latent action\n" +
+            "  beside the way the real view moves (latent_direction_counts: rows latent actions, columns directions),\n" +
+            "  their NMI (latent_direction_nmi) and, of the moving transitions, the share that move their latent's most\n" +
+            "  common way (latent_direction_share: the direction agreement of a model that gave each latent one motion);\n" +
             "- controllability in the frames: each latent action held for --control-frames frames from the first frame\n" +
             "  of --control-prompts clips spread over the held-out set (0: skip), with the play page's sampler; the\n" +
             "  view's motion between frames (the whole-pixel shift of the pixels that changed) gives, per action, the\n" +
@@ -258,6 +262,12 @@ public static class EvalCommands
                 results["true_actions"] = columns;
                 pictures = pictures with { Counts = rec.Counts, TrueActionNames = columns };
             }
+            // Needs no true actions: the latent of each real transition beside the way its view moves.
+            var lm = GenieEvaluation.ComputeLatentMotion(genie.Lam, config, batches);
+            results["latent_direction_nmi"] = Math.Round(lm.Nmi, 4);
+            results["latent_direction_share"] = Math.Round(lm.DirectionShare, 4);
+            results["latent_direction_counts"] = lm.Counts;
+            results["directions"] = Metrics.DirectionNames.ToList();
         }
         else
         {

@@ -95,6 +95,18 @@ public sealed record RolloutClip(int Index, byte[] Real, byte[] Inferred, byte[]
 /// <param name="Perplexity">Perplexity of the token ids used (<see cref="Statistics.Perplexity"/>).</param>
 public sealed record TokenizerQuality(double Psnr, int Frames, int CodesUsed, double CodeFlicker, double Ssim = 0, double Perplexity = 0);
 
+/// <summary>
+/// How much of the view's motion the latent actions carry (<see cref="GenieEvaluation.ComputeLatentMotion"/>): each real
+/// transition's latent action beside the direction its view moves (<see cref="Metrics.DirectionClass"/> of
+/// <see cref="Metrics.ViewShift"/> between the two real frames). Needs no true actions, so it applies to any video.
+/// </summary>
+/// <param name="Counts">Transitions by latent action (rows) and direction class (columns, <see cref="Metrics.DirectionNames"/>).</param>
+/// <param name="Nmi">Normalised mutual information between latent action and direction class (still included).</param>
+/// <param name="DirectionShare">Of the transitions whose view moves, the share that move their latent action's most common way
+/// among its moving transitions: the rollouts' direction agreement a model would reach that gave each latent one motion
+/// whatever the frame (a model that reads the frames can do better, one whose latents mean less cannot).</param>
+public sealed record LatentMotion(int[][] Counts, double Nmi, double DirectionShare);
+
 /// <summary>The paper's evaluation of a trained Genie on held-out clips.</summary>
 public static class GenieEvaluation
 {
@@ -340,5 +352,42 @@ public static class GenieEvaluation
         var (acc, mapping) = Metrics.MajorityMappingAccuracy(l, tr);
         var counts = Metrics.CountMatrix(l, tr, cfg.Lam.NumActions, Math.Max(trueActions, tr.Length == 0 ? 0 : tr.Max() + 1));
         return new ActionRecovery(Metrics.NormalizedMutualInformation(l, tr), acc, l.Length, mapping, counts);
+    }
+
+    /// <summary>
+    /// The latent action of every transition of the clips beside the direction the real view moves in it
+    /// (<see cref="Metrics.ViewShift"/> up to <paramref name="radius"/> pixels between the two real frames, as the rollouts'
+    /// real motion is measured): the count matrix, its NMI, and the direction share of <see cref="LatentMotion"/>.
+    /// </summary>
+    public static LatentMotion ComputeLatentMotion(LatentActionModel lam, GenieConfig cfg, IEnumerable<ClipBatch> clips, int radius = 12)
+    {
+        var latent = new List<int>();
+        var direction = new List<int>();
+        int frameBytes = cfg.Height * cfg.Width * 3;
+        foreach (var batch in clips)
+        {
+            int[] ids;
+            using (new TensorScope())
+                ids = lam.InferActions(Patches.Tensor(batch.Frames, batch.BatchSize, batch.ClipLength, batch.Height, batch.Width, cfg.Lam.Patch));
+            for (int c = 0; c < batch.BatchSize; c++)
+                for (int i = 0; i < batch.ClipLength - 1; i++)
+                {
+                    int at = (c * batch.ClipLength + i) * frameBytes;
+                    var shift = Metrics.ViewShift(batch.Frames.AsSpan(at, frameBytes), batch.Frames.AsSpan(at + frameBytes, frameBytes), cfg.Height, cfg.Width, radius);
+                    latent.Add(ids[c * (batch.ClipLength - 1) + i]);
+                    direction.Add(Metrics.DirectionClass(shift));
+                }
+        }
+        if (latent.Count == 0) throw new ArgumentException("no transitions to measure");
+        var counts = Metrics.CountMatrix(latent.ToArray(), direction.ToArray(), cfg.Lam.NumActions, Metrics.DirectionNames.Count);
+        int moving = 0, carried = 0;
+        foreach (var row in counts)
+        {
+            int best = 0;
+            for (int d = 0; d < row.Length; d++)
+                if (d != Metrics.StillClass) { moving += row[d]; best = Math.Max(best, row[d]); }
+            carried += best;
+        }
+        return new LatentMotion(counts, Metrics.NormalizedMutualInformation(latent.ToArray(), direction.ToArray()), moving == 0 ? 0 : (double)carried / moving);
     }
 }

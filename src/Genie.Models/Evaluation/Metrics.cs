@@ -121,6 +121,18 @@ public static class Metrics
     public const double ViewShiftMinChanged = 0.03;
 
     /// <summary>
+    /// The direction of a view shift (right, down) as one of nine classes, the signs of its two axes as the rollouts'
+    /// direction agreement compares them: (sign dx + 1)·3 + (sign dy + 1), so <see cref="StillClass"/> (4) is no motion.
+    /// </summary>
+    public static int DirectionClass((int Dx, int Dy) shift) => (Math.Sign(shift.Dx) + 1) * 3 + Math.Sign(shift.Dy) + 1;
+
+    /// <summary>The <see cref="DirectionClass"/> of no motion.</summary>
+    public const int StillClass = 4;
+
+    /// <summary>Names of the <see cref="DirectionClass"/> classes, in order (the view's motion on screen; "up" is dy &lt; 0).</summary>
+    public static readonly IReadOnlyList<string> DirectionNames = ["left-up", "left", "left-down", "up", "still", "down", "right-up", "right", "right-down"];
+
+    /// <summary>
     /// Compares the view's motion in a generated rollout with the real clip's, transition by transition
     /// (<see cref="ViewShift"/> of consecutive frames of each): the share of transitions that move in each, and of
     /// the transitions where the real view moves, the share where the generated one moves the same way (the signs
