@@ -140,6 +140,21 @@ public sealed record DynamicsConfig
     /// several frames, as a rollout's do. 1 (default): only the last context frame.
     /// </summary>
     public int SelfForcingFrames { get; init; } = 1;
+    /// <summary>
+    /// Training: the share of transitions whose latent action the dynamics model does not see (the "no action" token
+    /// of frame 1 in its place, or nothing added with action_conditioning "add"), drawn per transition, so the same
+    /// model also predicts a frame without its action, which <see cref="Guidance"/> sets against the prediction with
+    /// it. 0 (default): every action seen, as the paper.
+    /// </summary>
+    public float ActionDropout { get; init; } = 0f;
+    /// <summary>
+    /// Play: classifier-free guidance on the action (Ho and Salimans 2022, as Muse guides MaskGIT with text): each
+    /// MaskGIT step takes the logits ℓ_none + w·(ℓ_action − ℓ_none), ℓ_none the prediction with the action left out,
+    /// so the motion the action makes weighs w times as much against what the frames alone suggest. Costs a second
+    /// pass of the new frame per step; meaningful for a model trained with <see cref="ActionDropout"/> &gt; 0.
+    /// 1 (default): the action's prediction alone, one pass.
+    /// </summary>
+    public float Guidance { get; init; } = 1f;
     /// <summary>Buckets of the corruption level's embedding.</summary>
     public const int CorruptBuckets = 8;
     /// <summary>MaskGIT steps S per generated frame.</summary>
@@ -260,6 +275,7 @@ public sealed record GenieConfig
         Range("dynamics.sampling_steps", Dynamics.SamplingSteps, 1, 1000);
         Range("dynamics.temperature", Dynamics.Temperature, 0, 100);
         Range("dynamics.choice_temperature", Dynamics.ChoiceTemperature, 0, 100);
+        Range("dynamics.guidance", Dynamics.Guidance, 0, 100);
         foreach (var (key, t) in new[] { ("train_tokenizer", TrainTokenizer), ("train_dynamics", TrainDynamics) })
         {
             Range($"{key}.batch_size", t.BatchSize, 1, 4096);
@@ -294,6 +310,7 @@ public sealed record GenieConfig
         Need(Dynamics.CorruptMax >= 0 && Dynamics.CorruptMax <= 1, "dynamics.corrupt_max must be in [0, 1]");
         Need(Dynamics.SelfForcing >= 0 && Dynamics.SelfForcing <= 1, "dynamics.self_forcing must be in [0, 1]");
         Need(Dynamics.SelfForcing == 0 || Dynamics.Masking == "prefix", "dynamics.self_forcing needs dynamics.masking = \"prefix\"");
+        Need(Dynamics.ActionDropout >= 0 && Dynamics.ActionDropout < 1, "dynamics.action_dropout must be in [0, 1)");
         Need(Dynamics.SelfForcingFrames >= 1, "dynamics.self_forcing_frames must be at least 1");
         Need(Dynamics.SelfForcingFrames == 1 || Dynamics.SelfForcing > 0, "dynamics.self_forcing_frames > 1 needs dynamics.self_forcing > 0");
         Need(Lam.NumActions >= 1 && Tokenizer.CodebookSize >= 2, "codebooks need at least one action and two tokens");
@@ -337,7 +354,7 @@ public sealed record GenieConfig
     }
 
     /// <summary>The settings that change how a trained model plays, not its weights: what an export may override.</summary>
-    public static readonly string[] PlayKeys = ["dynamics.sampling_steps", "dynamics.temperature", "dynamics.choice_temperature", "dynamics.window_hop"];
+    public static readonly string[] PlayKeys = ["dynamics.sampling_steps", "dynamics.temperature", "dynamics.choice_temperature", "dynamics.guidance", "dynamics.window_hop"];
 
     /// <summary>
     /// This config with <c>key=value</c> overrides of the play settings (<see cref="PlayKeys"/>) applied; any other key

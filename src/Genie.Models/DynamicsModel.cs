@@ -57,6 +57,20 @@ public sealed class DynamicsModel : Module
         }
     }
     private float _choiceTemperature;
+    /// <summary>
+    /// The action guidance w of sampling (<see cref="DynamicsConfig.Guidance"/>; 1: none); starts at the config's, and
+    /// evaluation may change it to compare.
+    /// </summary>
+    public float Guidance
+    {
+        get => _guidance;
+        set
+        {
+            if (!(value >= 0) || float.IsInfinity(value)) throw new ArgumentOutOfRangeException(nameof(Guidance), $"the guidance must be a finite number ≥ 0, got {value}");
+            _guidance = value;
+        }
+    }
+    private float _guidance;
 
     /// <summary>Builds the model for a tokenizer with <paramref name="tokens"/> tokens per frame.</summary>
     public DynamicsModel(GenieConfig config, int tokens, Rng rng)
@@ -64,6 +78,7 @@ public sealed class DynamicsModel : Module
         var c = config.Dynamics;
         Config = c;
         _choiceTemperature = c.ChoiceTemperature;
+        _guidance = c.Guidance;
         CodebookSize = config.Tokenizer.CodebookSize;
         Tokens = tokens;
         _embed = Param("token_embed", [CodebookSize + 1, c.Dim], decay: true, t => Init.Normal(t, rng, Initializers.Std));
@@ -83,8 +98,8 @@ public sealed class DynamicsModel : Module
     /// </summary>
     public Tensor Logits(int[] ids, Tensor actions_RL, int b, int t) => LevelLogits(ids, actions_RL, b, t, null);
 
-    private Tensor LevelLogits(int[] ids, Tensor actions_RL, int b, int t, int[]? levels) =>
-        Ops.Reshape(_head.Forward(FrameTokens(Body.Forward(Embed(ids, actions_RL, b, t, levels)))), [-1, CodebookSize]);
+    private Tensor LevelLogits(int[] ids, Tensor actions_RL, int b, int t, int[]? levels, bool[]? dropped = null) =>
+        Ops.Reshape(_head.Forward(FrameTokens(Body.Forward(Embed(ids, actions_RL, b, t, levels, dropped)))), [-1, CodebookSize]);
 
     // Hidden states (B, T, N + offset, D) → the frames' own tokens (B, T, N, D): the action token is dropped.
     private Tensor FrameTokens(Tensor h) => TokenOffset == 0 ? h : Ops.Slice(h, 2, TokenOffset, Tokens);
@@ -112,19 +127,54 @@ public sealed class DynamicsModel : Module
     /// of the next frame (its tokens start at row <see cref="TokenOffset"/>), for <see cref="HeadSampler"/> to turn into
     /// logits only where MaskGIT needs them.
     /// </summary>
-    public Tensor FrameHidden(int[] frameIds, Tensor action_BL, Nn.InferenceCache cache, bool commit)
+    public Tensor FrameHidden(int[] frameIds, Tensor? action_BL, Nn.InferenceCache cache, bool commit)
     {
         int b = cache.Batch, d = Config.Dim;
         if (frameIds.Length != b * Tokens) throw new ArgumentException($"{frameIds.Length} ids are not {b} frames of {Tokens} tokens");
         var x = Ops.Embedding(_embed, frameIds, b, 1, Tokens);
-        var a_B11D = Ops.Reshape(_actionEmbed.Forward(action_BL), [b, 1, 1, d]);
-        x = TokenOffset == 1 ? Ops.Concat(2, a_B11D, x) : Ops.Add(x, a_B11D);
+        if (action_BL is null)
+        {
+            // The action left out, as training's action dropout leaves it out: frame 1's "no action" token, or nothing added.
+            if (_noAction is not null) x = Ops.Concat(2, Ops.Add(Tensor.Zeros(b, 1, 1, d), Ops.Reshape(_noAction, [1, 1, 1, d])), x);
+        }
+        else
+        {
+            var a_B11D = Ops.Reshape(_actionEmbed.Forward(action_BL), [b, 1, 1, d]);
+            x = TokenOffset == 1 ? Ops.Concat(2, a_B11D, x) : Ops.Add(x, a_B11D);
+        }
         if (_corruptEmbed is not null) x = Ops.Add(x, Ops.Slice(_corruptEmbed, 0, 0, 1));   // play: no corruption
         return Body.ForwardFrame(x, cache, commit);
     }
 
+    /// <summary>
+    /// What MaskGIT samples the next frame from at play: <see cref="FrameHidden"/> (no commit) with the action, or with
+    /// <see cref="Guidance"/> w ≠ 1 the guided h_none + w·(h_action − h_none) of the passes without and with it. The head
+    /// is linear in these final (normalised) hidden states, so its logits are the guided ℓ_none + w·(ℓ_action − ℓ_none).
+    /// </summary>
+    public Tensor GuidedFrameHidden(int[] frameIds, Tensor action_BL, Nn.InferenceCache cache)
+    {
+        var with = FrameHidden(frameIds, action_BL, cache, commit: false);
+        return _guidance == 1f ? with : Guide(with, FrameHidden(frameIds, null, cache, commit: false));
+    }
+
     /// <summary>Final hidden states (B, T, <see cref="FrameRows"/>, D) of a clip (everything but the head); see <see cref="Logits"/>.</summary>
     public Tensor Hidden(int[] ids, Tensor actions_RL, int b, int t) => Body.Forward(Embed(ids, actions_RL, b, t));
+
+    /// <summary>
+    /// <see cref="Hidden"/> as the uncached sampler needs it for the clip's last frame: with <see cref="Guidance"/> w ≠ 1
+    /// guided against a pass in which each clip's last action is left out (<see cref="GuidedFrameHidden"/>); the
+    /// frames before are the same in both passes, the temporal attention being causal.
+    /// </summary>
+    public Tensor GuidedHidden(int[] ids, Tensor actions_RL, int b, int t)
+    {
+        var with = Hidden(ids, actions_RL, b, t);
+        if (_guidance == 1f) return with;
+        var dropped = new bool[b * (t - 1)];
+        for (int c = 0; c < b; c++) dropped[c * (t - 1) + t - 2] = true;
+        return Guide(with, Body.Forward(Embed(ids, actions_RL, b, t, dropped: dropped)));
+    }
+
+    private Tensor Guide(Tensor with, Tensor without) => Ops.Add(without, Ops.Scale(Ops.Sub(with, without), _guidance));
 
     /// <summary>
     /// The head (Linear(D, K)) for inference, as MaskGIT uses it: logits only for the positions still masked,
@@ -168,8 +218,9 @@ public sealed class DynamicsModel : Module
         public void Dispose() => _head.Dispose();
     }
 
-    // levels: each clip's corruption bucket (training), or null for none (bucket 0, as at play).
-    private Tensor Embed(int[] ids, Tensor actions_RL, int b, int t, int[]? levels = null)
+    // levels: each clip's corruption bucket (training), or null for none (bucket 0, as at play). dropped: the transitions
+    // (B·(T−1)) whose action is left out (action dropout, guidance), or null for none.
+    private Tensor Embed(int[] ids, Tensor actions_RL, int b, int t, int[]? levels = null, bool[]? dropped = null)
     {
         int d = Config.Dim;
         if (ids.Length != b * t * Tokens) throw new ArgumentException($"{ids.Length} ids are not {b}x{t} frames of {Tokens} tokens");
@@ -179,18 +230,35 @@ public sealed class DynamicsModel : Module
         {
             // One action token before each frame's tokens: "no action" for frame 1, a_t for frame t+1.
             var none_B11D = Ops.Add(Tensor.Zeros(b, 1, 1, d), Ops.Reshape(_noAction, [1, 1, 1, d]));
-            var a_BT1D = t == 1 ? none_B11D : Ops.Concat(1, none_B11D, Ops.Reshape(_actionEmbed.Forward(actions_RL), [b, t - 1, 1, d]));
+            var a_BT1D = t == 1 ? none_B11D : Ops.Concat(1, none_B11D, Dropped(Ops.Reshape(_actionEmbed.Forward(actions_RL), [b, t - 1, 1, d]), dropped, b, t));
             x_BTND = Ops.Concat(2, a_BT1D, x_BTND);                                  // (B, T, N + 1, D)
         }
         else if (t > 1)
         {
-            var a_BT1D = Ops.Reshape(_actionEmbed.Forward(actions_RL), [b, t - 1, 1, d]);
+            var a_BT1D = Dropped(Ops.Reshape(_actionEmbed.Forward(actions_RL), [b, t - 1, 1, d]), dropped, b, t);
             var none_B11D = Tensor.Zeros(b, 1, 1, d);                               // frame 1 has no action
             x_BTND = Ops.Add(x_BTND, Ops.Concat(1, none_B11D, a_BT1D));
         }
         if (_corruptEmbed is not null)
             x_BTND = Ops.Add(x_BTND, Ops.Embedding(_corruptEmbed, levels ?? new int[b], b, 1, 1));   // (B, 1, 1, D)
         return x_BTND;
+    }
+
+    // The action embeddings (B, T−1, 1, D) with the dropped transitions' replaced by what frame 1 gets: the "no action"
+    // token, or zeros without one.
+    private Tensor Dropped(Tensor a_BT1D, bool[]? dropped, int b, int t)
+    {
+        if (dropped is null) return a_BT1D;
+        if (dropped.Length != b * (t - 1)) throw new ArgumentException($"{dropped.Length} dropped flags for {b} clips of {t - 1} transitions");
+        int d = Config.Dim;
+        var keep = new float[dropped.Length];
+        for (int i = 0; i < keep.Length; i++) keep[i] = dropped[i] ? 0f : 1f;
+        var keep_BT11 = Tensor.From(keep, b, t - 1, 1, 1);
+        var kept = Ops.Mul(a_BT1D, keep_BT11);
+        if (_noAction is null) return kept;
+        for (int i = 0; i < keep.Length; i++) keep[i] = 1f - keep[i];
+        var none_BT1D = Ops.Add(Tensor.Zeros(b, t - 1, 1, d), Ops.Reshape(_noAction, [1, 1, 1, d]));
+        return Ops.Add(kept, Ops.Mul(none_BT1D, Tensor.From(keep, b, t - 1, 1, 1)));
     }
 
     /// <summary>
@@ -204,7 +272,13 @@ public sealed class DynamicsModel : Module
         int[] context = ids;
         if (Config.SelfForcing > 0 && t >= 3) (context, firsts, _) = SelfForce(ids, actions_RL, b, t, rng);
         var (masked, mask, levels) = MaskAndCorrupt(context, b, t, rng, firsts);   // the targets stay the real ids
-        var logits = LevelLogits(masked, actions_RL, b, t, levels);
+        bool[]? dropped = null;
+        if (Config.ActionDropout > 0 && t > 1)
+        {
+            dropped = new bool[b * (t - 1)];
+            for (int i = 0; i < dropped.Length; i++) dropped[i] = rng.NextDouble() < Config.ActionDropout;
+        }
+        var logits = LevelLogits(masked, actions_RL, b, t, levels, dropped);
         return new DynamicsOutput(logits, Ops.CrossEntropy(logits, ids, LossWeights(ids, mask, b, t)), mask);
     }
 

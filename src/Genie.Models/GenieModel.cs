@@ -90,7 +90,7 @@ public sealed class GenieModel : Module
             {
                 // The whole window again, with the new frame's current ids in place.
                 for (int c = 0; c < b; c++) Array.Copy(frame, c * n, ids, (c * (t + 1) + t) * n, n);
-                return Dynamics.Hidden(ids, actions, b, t + 1);               // (B, t+1, N (+1 action token), D)
+                return Dynamics.GuidedHidden(ids, actions, b, t + 1);         // (B, t+1, N (+1 action token), D)
             },
             firstRow: c => (c * (t + 1) + t) * Dynamics.FrameRows + Dynamics.TokenOffset);
     }
@@ -249,7 +249,7 @@ public sealed class GenieSession : IDisposable
         // Each step computes only the new frame against the cached context; logits only for the positions still
         // masked, made and sampled block by block in the workers' caches.
         var ids = MaskGit.SampleFrames(_head, 1, n, Steps, Temperature, _rng,
-            forward: frame => model.Dynamics.FrameHidden(frame, actionVec, _dynamics, commit: false),
+            forward: frame => model.Dynamics.GuidedFrameHidden(frame, actionVec, _dynamics),
             firstRow: _ => model.Dynamics.TokenOffset);
         return ids;
     }

@@ -105,6 +105,62 @@ public class WorldPlaysTests
         for (int f = 0; f <= actions.Length; f++) Assert.Equal(session.Frames[f], video.AsSpan(f * 16 * 16 * 3, 16 * 16 * 3).ToArray());
     }
 
+    [Theory]
+    [InlineData("add")]
+    [InlineData("token")]
+    public void ActionGuidance_CachedEqualsUncached_AndAtZeroTheActionChangesNothing(string conditioning)
+    {
+        // w = 2: the cached session's pass without the action (FrameHidden with none) must be the uncached sampler's
+        // (the clip's last action dropped in the embedding), or the two samplers part.
+        var cfg = TestData.Tiny($"dynamics.action_conditioning={conditioning}", "dynamics.guidance=2", "dynamics.window_hop=2");
+        var model = new GenieModel(cfg, new Rng(21));
+        var prompt = TestData.MovingSquare(1, 16, new Rng(22)).Frames;
+        int[] actions = [0, 1, 2, 3, 3, 2, 1];
+        var uncached = model.GenerateTokens(prompt, 1, actions, actions.Length + 1, new Rng(99))[0];
+        using var session = new GenieSession(model, prompt, seed: 99);
+        foreach (var a in actions) session.Step(a);
+        int n = model.Tokenizer.Tokens;
+        for (int f = 0; f <= actions.Length; f++) Assert.Equal(uncached[(f * n)..((f + 1) * n)], session.Tokens[f]);
+        // Guidance changes the frames: w = 1 (one pass, the action alone) samples otherwise from the same seed.
+        model.Dynamics.Guidance = 1;
+        var plain = model.GenerateTokens(prompt, 1, actions, actions.Length + 1, new Rng(99))[0];
+        Assert.NotEqual(uncached, plain);
+        // w = 0 samples from the pass without the action: any action gives the same frame.
+        model.Dynamics.Guidance = 0;
+        using var s0 = new GenieSession(model, prompt, seed: 5);
+        using var s1 = new GenieSession(model, prompt, seed: 5);
+        Assert.Equal(s0.SampleNext(0), s1.SampleNext(3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Dynamics.Guidance = -1);
+        Assert.Throws<InvalidDataException>(() => TestData.Tiny("dynamics.guidance=-0.5"));
+    }
+
+    [Theory]
+    [InlineData("add")]
+    [InlineData("token")]
+    public void ActionDropout_HidesTheDroppedActions_FromTheTrainingLoss(string conditioning)
+    {
+        // Two sets of actions for the same clips: the loss sees the difference without dropout and none when every
+        // transition is dropped (0.999 per transition; for these 6 transitions and this seed all are).
+        float Loss(string dropout, float[] actions)
+        {
+            var cfg = TestData.Tiny($"dynamics.action_conditioning={conditioning}", $"dynamics.action_dropout={dropout}");
+            var dyn = new DynamicsModel(cfg, 16, new Rng(7));
+            var rng = new Rng(8);
+            var ids = Enumerable.Range(0, 2 * 4 * 16).Select(_ => rng.NextInt(64)).ToArray();
+            using var _ = new TensorScope();
+            using var __ = Tape.NoGrad();
+            return dyn.Forward(ids, Tensor.From(actions, 6, cfg.Lam.LatentDim), 2, 4, new Rng(9)).Loss.ToArray()[0];
+        }
+        int l = TestData.Tiny().Lam.LatentDim;
+        var r = new Rng(10);
+        var one = Enumerable.Range(0, 6 * l).Select(_ => r.NextFloat() - 0.5f).ToArray();
+        var other = Enumerable.Range(0, 6 * l).Select(_ => r.NextFloat() - 0.5f).ToArray();
+        Assert.NotEqual(Loss("0", one), Loss("0", other));
+        Assert.Equal(Loss("0.999", one), Loss("0.999", other));
+        Assert.NotEqual(Loss("0", one), Loss("0.999", one));
+        Assert.Throws<InvalidDataException>(() => TestData.Tiny("dynamics.action_dropout=1"));
+    }
+
     // A tiny dynamics model with self-forcing on every clip, b clips of t frames of random codes, and latent actions.
     private static (DynamicsModel Dyn, int[] Ids, Tensor Actions) SelfForcingCase(int b, int t, params string[] sets)
     {

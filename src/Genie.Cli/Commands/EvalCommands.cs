@@ -25,6 +25,7 @@ public static class EvalCommands
         var steps = Opt.OptionalInt("--steps", "MaskGIT steps (default: the config's)", min: 1);
         var temperature = Opt.OptionalDouble("--temperature", "sampling temperature (default: the config's)");
         var choice = Opt.OptionalDouble("--choice-temperature", "MaskGIT's choice temperature κ: Gumbel noise on which tokens each step keeps (default: the config's)");
+        var guidance = Opt.OptionalDouble("--guidance", "action guidance w: each MaskGIT step samples from ℓ_none + w·(ℓ_action − ℓ_none) (default: the config's; 1 = none)");
         var controlPrompts = Opt.Int("--control-prompts", 6, "prompts of the controllability measure (0: skip it)", min: 0);
         var controlFrames = Opt.Int("--control-frames", 15, "frames each latent action is held for in the controllability measure", min: 2);
         var writeActions = Opt.Text("--write-actions", "write an actions.json (the play page's button names and arrow keys) named after the " +
@@ -76,23 +77,24 @@ public static class EvalCommands
             "  move, over all actions); for data made by `genie data make --world platformer`, the same measured on the\n" +
             "  world itself, its own buttons held from the same prompts (world_control_still_share, world_control_agreement,\n" +
             "  world_controllability): what a model whose latents were the buttons would score.")
-        { run, data, clips, t, seed, steps, temperature, choice, controlPrompts, controlFrames, writeActions, outOption, i3d, noRollouts, json, threads };
+        { run, data, clips, t, seed, steps, temperature, choice, guidance, controlPrompts, controlFrames, writeActions, outOption, i3d, noRollouts, json, threads };
         cmd.SetAction(p =>
         {
             Workers.ThreadCount = p.GetValue(threads);
             if (p.GetValue(choice) is { } k && !(k >= 0 && k <= 100)) throw new UsageException($"--choice-temperature must be in [0, 100], got {k}");
+            if (p.GetValue(guidance) is { } g && !(g >= 0 && g <= 100)) throw new UsageException($"--guidance must be in [0, 100], got {g}");
             if (p.GetValue(writeActions) is not null && p.GetValue(controlPrompts) == 0)
                 throw new UsageException("--write-actions needs the controllability measure; leave --control-prompts above 0");
             if (p.GetValue(noRollouts) && (p.GetValue(writeActions) is not null || p.GetValue(i3d) is not null))
                 throw new UsageException("--no-rollouts measures no rollouts: --write-actions and --i3d need them");
             return Run(p.GetValue(run), p.GetValue(data), p.GetValue(clips), p.GetValue(t), (ulong)p.GetValue(seed), p.GetValue(steps),
-                p.GetValue(temperature) is { } temp ? (float)temp : null, p.GetValue(choice) is { } kappa ? (float)kappa : null, p.GetValue(controlPrompts), p.GetValue(controlFrames),
+                p.GetValue(temperature) is { } temp ? (float)temp : null, p.GetValue(choice) is { } kappa ? (float)kappa : null, p.GetValue(guidance) is { } w ? (float)w : null, p.GetValue(controlPrompts), p.GetValue(controlFrames),
                 p.GetValue(json), p.GetValue(writeActions), p.GetValue(outOption), p.GetValue(i3d), CommandText.Of(p), p.GetValue(noRollouts));
         });
         root.Add(cmd);
     }
 
-    private static int Run(string? runGiven, string? dataDir, int clips, int t, ulong seed, int? steps, float? temperature, float? choiceTemperature,
+    private static int Run(string? runGiven, string? dataDir, int clips, int t, ulong seed, int? steps, float? temperature, float? choiceTemperature, float? guidance,
         int controlPrompts, int controlFrames, bool json, string? writeActions, string? outDir, string? i3dPath, string commandLine, bool noRollouts)
     {
         // The I3D weights are checked before anything else loads, so a wrong file fails at once, not after the rollouts.
@@ -136,9 +138,11 @@ public static class EvalCommands
             var genie = new GenieModel(config, new Rng(0));
             genie.LoadWeights(weights);
             if (choiceTemperature is { } kappa) genie.Dynamics.ChoiceTemperature = kappa;
+            if (guidance is { } w) genie.Dynamics.Guidance = w;
             if (!noRollouts)
             {
                 results["choice_temperature"] = genie.Dynamics.ChoiceTemperature;
+                results["guidance"] = genie.Dynamics.Guidance;
                 results["temperature"] = (double)(temperature ?? config.Dynamics.Temperature);   // the sampling settings the figures hold for
                 results["sampling_steps"] = steps ?? config.Dynamics.SamplingSteps;
             }
