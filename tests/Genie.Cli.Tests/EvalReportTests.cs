@@ -76,7 +76,23 @@ public class EvalReportTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
         foreach (var key in new[] { "tokenizer_psnr", "codes_used", "action_nmi", "action_accuracy", "transitions" })
             Assert.Equal(full.GetProperty(key).GetRawText(), quick.GetProperty(key).GetRawText());
         Assert.Equal(full.GetProperty("latent_true_counts").GetRawText(), quick.GetProperty("latent_true_counts").GetRawText());
-        foreach (var key in new[] { "delta_psnr_t4", "rollout_direction_agreement", "fvd", "control_still_share", "temperature", "sampling_steps" })
+        foreach (var key in new[] { "latent_direction_counts", "latent_direction_nmi", "latent_direction_share" })
+            Assert.Equal(full.GetProperty(key).GetRawText(), quick.GetProperty(key).GetRawText());
+        int[][] Matrix(string key) => full.GetProperty(key).EnumerateArray().Select(row => row.EnumerateArray().Select(c => c.GetInt32()).ToArray()).ToArray();
+        int transitions = full.GetProperty("transitions").GetInt32();
+        Assert.Equal(transitions, Matrix("latent_direction_counts").Sum(row => row.Sum()));
+        // The direction counts of the rollouts hold their agreement: the diagonal of the moving rows over those rows.
+        foreach (var (counts, agreement) in new[] { ("rollout_direction_counts", "rollout_direction_agreement"),
+                     ("next_frame_direction_counts_real_context", "next_frame_direction_agreement_real_context") })
+        {
+            var m = Matrix(counts);
+            Assert.Equal(9, m.Length);
+            Assert.Equal(transitions, m.Sum(row => row.Sum()));
+            int moving = Enumerable.Range(0, 9).Where(r => r != 4).Sum(r => m[r].Sum());
+            int same = Enumerable.Range(0, 9).Where(r => r != 4).Sum(r => m[r][r]);
+            Assert.Equal(moving == 0 ? 0 : Math.Round((double)same / moving, 3), full.GetProperty(agreement).GetDouble());
+        }
+        foreach (var key in new[] { "delta_psnr_t4", "rollout_direction_agreement", "fvd", "control_still_share", "temperature", "sampling_steps", "guidance" })
         {
             Assert.True(full.TryGetProperty(key, out _), key);
             Assert.False(quick.TryGetProperty(key, out _), key);

@@ -60,7 +60,9 @@ public static class EvalCommands
             "  and how those teacher-forced frames move from the real frame before them: the share that move\n" +
             "  (next_frame_moving_real_context, against rollout_moving_real) and the direction agreement\n" +
             "  (next_frame_direction_agreement_real_context), which tell what the model has learned apart from what\n" +
-            "  its own frames undo;\n" +
+            "  its own frames undo; the transitions by the real view's direction (rows) and the generated one's\n" +
+            "  (columns, in the order of `directions`), for the rollouts and the teacher-forced frames\n" +
+            "  (rollout_direction_counts, next_frame_direction_counts_real_context);\n" +
             "- for a world's dataset (true actions known): NMI between latent and true actions, and the accuracy\n" +
             "  after mapping each latent action to its most frequent true action, and the count matrix behind both\n" +
             "  (latent_true_counts: rows latent actions, columns true_actions);\n" +
@@ -193,6 +195,8 @@ public static class EvalCommands
                 results["next_frame_moving_real_context"] = Math.Round(rollouts.MotionRealContext.MovingGeneratedShare, 3);
                 results["next_frame_direction_agreement_real_context"] = Math.Round(rollouts.MotionRealContext.DirectionAgreement, 3);
                 results["next_frame_psnr_real_context"] = Math.Round(rollouts.NextFramePsnrRealContext, 3);
+                results["rollout_direction_counts"] = rollouts.DirectionCounts;
+                results["next_frame_direction_counts_real_context"] = rollouts.DirectionCountsRealContext;
                 results["next_frame_psnr_own_context"] = Math.Round(rollouts.NextFramePsnrOwnContext, 3);
                 // Frame 1 is the decoded prompt in every rollout (and in the real-context one): its PSNR is the same in each.
                 var inferredByT = rollouts.PsnrInferred.Prepend(firstInferred / count).ToArray();

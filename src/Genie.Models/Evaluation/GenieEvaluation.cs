@@ -63,8 +63,11 @@ public sealed record Controllability(IReadOnlyList<ActionMotion> Actions, int Pr
 /// <param name="MotionRealContext">The view's motion from each real frame (as the tokenizer decodes it) to the next frame generated from the real frames
 /// (teacher forcing) against the real clips': whether the model moves the world when its context is real, which
 /// separates what it has not learned from what exposure to its own frames undoes.</param>
+/// <param name="DirectionCounts">Transitions by the real view's direction (rows) and the inferred-action rollout's (columns),
+/// both as <see cref="Metrics.DirectionClass"/>: where <paramref name="Motion"/>'s direction agreement is lost.</param>
+/// <param name="DirectionCountsRealContext">The same for the teacher-forced next frames (<paramref name="MotionRealContext"/>).</param>
 public sealed record RolloutEvaluation(double[] PsnrInferred, double[] PsnrRandom, double[] PsnrRealContext, MotionComparison Motion, int Clips,
-    MotionComparison MotionRealContext)
+    MotionComparison MotionRealContext, int[][] DirectionCounts, int[][] DirectionCountsRealContext)
 {
     /// <summary>Δ_t PSNR for t = 2..T (index t − 2).</summary>
     public double[] DeltaCurve => PsnrInferred.Zip(PsnrRandom, (a, b) => a - b).ToArray();
@@ -167,6 +170,9 @@ public static class GenieEvaluation
         double[]? inferred = null, random = null, realContext = null;
         var motion = new MotionComparison();
         var forcedMotion = new MotionComparison();
+        int classes = Metrics.DirectionNames.Count;
+        var directions = Enumerable.Range(0, classes).Select(_ => new int[classes]).ToArray();
+        var forcedDirections = Enumerable.Range(0, classes).Select(_ => new int[classes]).ToArray();
         var actionRng = new Rng(seed ^ 0xAC7);
         int count = 0;
         foreach (var batch in clips)
@@ -219,13 +225,19 @@ public static class GenieEvaluation
                 }
                 motion += Metrics.CompareMotion(realShift, generatedShift);
                 forcedMotion += Metrics.CompareMotion(realShift, forcedShift);
+                for (int i = 0; i < t - 1; i++)
+                {
+                    int r = Metrics.DirectionClass(realShift[i]);
+                    directions[r][Metrics.DirectionClass(generatedShift[i])]++;
+                    forcedDirections[r][Metrics.DirectionClass(forcedShift[i])]++;
+                }
                 onClip?.Invoke(new RolloutClip(count, real, withInferred, withRandom, acts, randomActs, generationSeconds));
                 progress?.Invoke(count + 1);
             }
         }
         if (inferred is null) throw new ArgumentException("no clips to roll out");
         for (int i = 0; i < inferred.Length; i++) { inferred[i] /= count; random![i] /= count; realContext![i] /= count; }
-        return new RolloutEvaluation(inferred, random!, realContext!, motion, count, forcedMotion);
+        return new RolloutEvaluation(inferred, random!, realContext!, motion, count, forcedMotion, directions, forcedDirections);
     }
 
     /// <summary>
