@@ -264,7 +264,8 @@ public sealed class DynamicsModel : Module
     /// <summary>
     /// Training pass: masks frames 2..T of <paramref name="ids"/> at a per-clip rate r ~ U(mask_min, mask_max)
     /// (with masking "prefix", only frames k..T for a k drawn per clip from 2..T), corrupts the context if
-    /// corrupt_max &gt; 0, and scores the masked positions against the original ids.
+    /// corrupt_max &gt; 0, leaves out each transition's action with probability action_dropout (drawn last, so without
+    /// it the draws are as before), and scores the masked positions against the original ids.
     /// </summary>
     public DynamicsOutput Forward(int[] ids, Tensor actions_RL, int b, int t, Rng rng)
     {
