@@ -146,6 +146,9 @@ public class EvalReportTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
         Assert.Equal(3 * 3, CountOf(html, "src=\"data:image/gif;base64,"));        // 3 clips × real, inferred, random
         Assert.True(CountOf(html, "class=\"plot") >= 4, "Δt curve, PSNR curve, heat map, controllability");
         Assert.Contains("id=\"training\"", html);
+        // Where the direction goes: latent by real direction, and real by generated for the rollouts and the teacher-forced frames.
+        var directions = html[html.IndexOf("id=\"directions\"")..html.IndexOf("</section>", html.IndexOf("id=\"directions\""))];
+        Assert.Equal(3, CountOf(directions, "class=\"plot\""));
         Assert.Contains("class=\"plot training\"", html);                         // the dynamics run has a metrics.jsonl
         // The plots carry their text (title, axis labels): the first plot's title band is not blank. Without a font
         // file SkiaSharp's self-contained build finds no font and draws every text as nothing.

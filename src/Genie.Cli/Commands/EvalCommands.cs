@@ -215,7 +215,8 @@ public static class EvalCommands
                     results["fvd_features"] = i3d?.Name ?? ClipFeatures.Name;
                 }
                 else Console.Error.WriteLine("warning: FVD needs at least 2 clips; not reported");
-                pictures = pictures with { Rollouts = shown, PsnrInferred = inferredByT, PsnrRandom = randomByT, PsnrRealContext = realContextByT };
+                pictures = pictures with { Rollouts = shown, PsnrInferred = inferredByT, PsnrRandom = randomByT, PsnrRealContext = realContextByT,
+                    Directions = rollouts.DirectionCounts, DirectionsRealContext = rollouts.DirectionCountsRealContext };
                 if (controlPrompts > 0)
                 {
                     // The first frame of clips evenly spaced through the held-out clips.
@@ -276,6 +277,7 @@ public static class EvalCommands
             results["latent_direction_share"] = Math.Round(lm.DirectionShare, 4);
             results["latent_direction_counts"] = lm.Counts;
             results["directions"] = Metrics.DirectionNames.ToList();
+            pictures = pictures with { LatentDirections = lm.Counts };
         }
         else
         {

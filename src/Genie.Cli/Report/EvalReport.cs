@@ -20,9 +20,13 @@ namespace Genie.Cli.Report;
 /// <param name="Counts">Transitions by latent action and true action, when the data has true actions.</param>
 /// <param name="TrueActionNames">Names of the true actions (the counts' columns).</param>
 /// <param name="Control">Controllability rows, when measured.</param>
+/// <param name="LatentDirections">Transitions by latent action and the way the real view moves (<see cref="Metrics.DirectionNames"/>).</param>
+/// <param name="Directions">Transitions by the real view's direction and the inferred-action rollouts', when rolled out.</param>
+/// <param name="DirectionsRealContext">The same for the teacher-forced next frames.</param>
 public sealed record ReportPictures(int Height, int Width, IReadOnlyList<RolloutClip> Rollouts,
     double[]? PsnrInferred = null, double[]? PsnrRandom = null, double[]? PsnrRealContext = null,
-    int[][]? Counts = null, IReadOnlyList<string>? TrueActionNames = null, IReadOnlyList<ActionMotion>? Control = null);
+    int[][]? Counts = null, IReadOnlyList<string>? TrueActionNames = null, IReadOnlyList<ActionMotion>? Control = null,
+    int[][]? LatentDirections = null, int[][]? Directions = null, int[][]? DirectionsRealContext = null);
 
 /// <summary>
 /// The evaluation report folder: <c>report.json</c> (every number of `genie eval --json`, plus <c>report</c>, the
@@ -172,6 +176,28 @@ public static class EvalReport
             for (int l = 0; l < counts.Length; l++)
                 html.Append($"<tr><th>{l}</th>{string.Concat(counts[l].Select(c => $"<td class=\"num\">{c}</td>"))}</tr>\n");
             html.Append("</table></section>\n");
+        }
+
+        if (p.LatentDirections is { } latentDirections)
+        {
+            var directions = Metrics.DirectionNames;
+            html.Append("<section id=\"directions\"><h2>Where the view's direction goes</h2>\n<p>The way the view moves (the signs of its " +
+                        "whole-pixel shift, right/left and up/down). Real transitions by the latent action the LAM infers (rows): NMI " +
+                        $"{E(r, "latent_direction_nmi")}; of the moving ones, {E(r, "latent_direction_share")} move their latent's most common way.");
+            if (p.Directions is not null)
+                html.Append($" Then the real direction (rows) against the generated one (columns): the rollouts with the inferred actions " +
+                            $"(direction agreement {E(r, "rollout_direction_agreement")}) and each next frame sampled from the real frames before it " +
+                            $"({E(r, "next_frame_direction_agreement_real_context")}).");
+            html.Append("</p>\n<div class=\"plots\">");
+            html.Append(Img("plot", ReportPlots.CountHeatmap(latentDirections, directions, null, "Transitions: latent action (rows) by the real view's direction",
+                "real view's direction", "latent action"), "latent action by the real view's direction"));
+            if (p.Directions is { } rollout)
+                html.Append(Img("plot", ReportPlots.CountHeatmap(rollout, directions, directions, "Rollouts: real direction (rows) by generated",
+                    "generated view's direction", "real view's direction"), "real by generated direction, rollouts"));
+            if (p.DirectionsRealContext is { } forced)
+                html.Append(Img("plot", ReportPlots.CountHeatmap(forced, directions, directions, "Teacher-forced: real direction (rows) by generated",
+                    "generated view's direction", "real view's direction"), "real by generated direction, teacher-forced"));
+            html.Append("</div></section>\n");
         }
 
         if (p.Control is { Count: > 0 } control)

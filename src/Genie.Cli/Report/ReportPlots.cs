@@ -39,8 +39,12 @@ public static class ReportPlots
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);
     }
 
-    /// <summary>Heat map of transition counts, latent actions (rows) by true actions (columns), each cell labelled with its count.</summary>
-    public static byte[] CountHeatmap(int[][] counts, IReadOnlyList<string> trueNames)
+    /// <summary>
+    /// Heat map of transition counts, each cell labelled with its count: by default latent actions (rows) by true actions
+    /// (columns); <paramref name="rowNames"/>, <paramref name="title"/> and the axis labels name other pairs of labelings.
+    /// </summary>
+    public static byte[] CountHeatmap(int[][] counts, IReadOnlyList<string> trueNames, IReadOnlyList<string>? rowNames = null,
+        string title = "Transitions: latent action (rows) by true action (columns)", string xLabel = "true action", string yLabel = "latent action")
     {
         int rows = counts.Length, cols = counts.Length == 0 ? 0 : counts[0].Length;
         var data = new double[rows, cols];
@@ -60,11 +64,12 @@ public static class ReportPlots
                 text.LabelFontColor = counts[r][c] > max * 0.6 ? Colors.Black : Colors.White;
             }
         plot.Axes.Bottom.SetTicks(Enumerable.Range(0, cols).Select(c => (double)c).ToArray(), trueNames.Take(cols).ToArray());
-        plot.Axes.Left.SetTicks(Enumerable.Range(0, rows).Select(r => (double)(rows - 1 - r)).ToArray(), Enumerable.Range(0, rows).Select(r => r.ToString()).ToArray());
+        plot.Axes.Left.SetTicks(Enumerable.Range(0, rows).Select(r => (double)(rows - 1 - r)).ToArray(),
+            Enumerable.Range(0, rows).Select(r => rowNames is not null && r < rowNames.Count ? rowNames[r] : r.ToString()).ToArray());
         plot.Axes.SetLimits(-0.5, cols - 0.5, -0.5, rows - 0.5);
-        plot.Title("Transitions: latent action (rows) by true action (columns)");
-        plot.XLabel("true action");
-        plot.YLabel("latent action");
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
         return plot.GetImageBytes(Math.Max(Width, 120 + 60 * cols), Math.Max(Height, 120 + 40 * rows), ImageFormat.Png);
     }
 
