@@ -50,11 +50,7 @@ public sealed class DynamicsModel : Module
     public float ChoiceTemperature
     {
         get => _choiceTemperature;
-        set
-        {
-            if (!(value >= 0) || float.IsInfinity(value)) throw new ArgumentOutOfRangeException(nameof(ChoiceTemperature), $"the choice temperature must be a finite number ≥ 0, got {value}");
-            _choiceTemperature = value;
-        }
+        set => _choiceTemperature = FiniteNonNegative(value, nameof(ChoiceTemperature), "choice temperature");
     }
     private float _choiceTemperature;
     /// <summary>
@@ -64,13 +60,12 @@ public sealed class DynamicsModel : Module
     public float Guidance
     {
         get => _guidance;
-        set
-        {
-            if (!(value >= 0) || float.IsInfinity(value)) throw new ArgumentOutOfRangeException(nameof(Guidance), $"the guidance must be a finite number ≥ 0, got {value}");
-            _guidance = value;
-        }
+        set => _guidance = FiniteNonNegative(value, nameof(Guidance), "guidance");
     }
     private float _guidance;
+
+    private static float FiniteNonNegative(float value, string name, string what) =>
+        value >= 0 && !float.IsInfinity(value) ? value : throw new ArgumentOutOfRangeException(name, $"the {what} must be a finite number ≥ 0, got {value}");
 
     /// <summary>Builds the model for a tokenizer with <paramref name="tokens"/> tokens per frame.</summary>
     public DynamicsModel(GenieConfig config, int tokens, Rng rng)

@@ -86,20 +86,29 @@ public class WorldPlaysTests
         Assert.Contains(Enumerable.Range(2 * perFrame, perFrame), i => a[i] != b[i]);
     }
 
+    // A tiny model of cfg rolled out from one prompt with the same actions (past T_max = 4, so the window slides) and
+    // seed by the uncached reference sampler and by a session, asserting that every frame's tokens agree.
+    private static (GenieModel Model, byte[] Prompt, int[] Actions, int[] Uncached, GenieSession Session) CachedAgainstUncached(GenieConfig cfg)
+    {
+        var model = new GenieModel(cfg, new Rng(21));
+        var prompt = TestData.MovingSquare(1, 16, new Rng(22)).Frames;
+        int[] actions = [0, 1, 2, 3, 3, 2, 1];
+        var uncached = model.GenerateTokens(prompt, 1, actions, actions.Length + 1, new Rng(99))[0];
+        var session = new GenieSession(model, prompt, seed: 99);
+        foreach (var a in actions) session.Step(a);
+        int n = model.Tokenizer.Tokens;
+        for (int f = 0; f <= actions.Length; f++) Assert.Equal(uncached[(f * n)..((f + 1) * n)], session.Tokens[f]);
+        return (model, prompt, actions, uncached, session);
+    }
+
     [Theory]
     [InlineData("add")]
     [InlineData("token")]
     public void CachedSession_GivesTheSameTokensAsUncachedSampling_ForEitherActionConditioning(string conditioning)
     {
-        var cfg = TestData.Tiny($"dynamics.action_conditioning={conditioning}", "dynamics.corrupt_max=0.3", "dynamics.window_hop=2");
-        var model = new GenieModel(cfg, new Rng(21));
-        var prompt = TestData.MovingSquare(1, 16, new Rng(22)).Frames;
-        int[] actions = [0, 1, 2, 3, 3, 2, 1];                                  // slides past T_max = 4
-        var uncached = model.GenerateTokens(prompt, 1, actions, actions.Length + 1, new Rng(99))[0];
-        using var session = new GenieSession(model, prompt, seed: 99);
-        foreach (var a in actions) session.Step(a);
-        int n = model.Tokenizer.Tokens;
-        for (int f = 0; f <= actions.Length; f++) Assert.Equal(uncached[(f * n)..((f + 1) * n)], session.Tokens[f]);
+        var (model, prompt, actions, _, cached) = CachedAgainstUncached(
+            TestData.Tiny($"dynamics.action_conditioning={conditioning}", "dynamics.corrupt_max=0.3", "dynamics.window_hop=2"));
+        using var session = cached;
         // Generate is the session: the same frames.
         var video = model.Generate(prompt, 1, actions, actions.Length + 1, 99);
         for (int f = 0; f <= actions.Length; f++) Assert.Equal(session.Frames[f], video.AsSpan(f * 16 * 16 * 3, 16 * 16 * 3).ToArray());
@@ -112,15 +121,9 @@ public class WorldPlaysTests
     {
         // w = 2: the cached session's pass without the action (FrameHidden with none) must be the uncached sampler's
         // (the clip's last action dropped in the embedding), or the two samplers part.
-        var cfg = TestData.Tiny($"dynamics.action_conditioning={conditioning}", "dynamics.guidance=2", "dynamics.window_hop=2");
-        var model = new GenieModel(cfg, new Rng(21));
-        var prompt = TestData.MovingSquare(1, 16, new Rng(22)).Frames;
-        int[] actions = [0, 1, 2, 3, 3, 2, 1];
-        var uncached = model.GenerateTokens(prompt, 1, actions, actions.Length + 1, new Rng(99))[0];
-        using var session = new GenieSession(model, prompt, seed: 99);
-        foreach (var a in actions) session.Step(a);
-        int n = model.Tokenizer.Tokens;
-        for (int f = 0; f <= actions.Length; f++) Assert.Equal(uncached[(f * n)..((f + 1) * n)], session.Tokens[f]);
+        var (model, prompt, actions, uncached, session) = CachedAgainstUncached(
+            TestData.Tiny($"dynamics.action_conditioning={conditioning}", "dynamics.guidance=2", "dynamics.window_hop=2"));
+        session.Dispose();
         // Guidance changes the frames: w = 1 (one pass, the action alone) samples otherwise from the same seed.
         model.Dynamics.Guidance = 1;
         var plain = model.GenerateTokens(prompt, 1, actions, actions.Length + 1, new Rng(99))[0];
