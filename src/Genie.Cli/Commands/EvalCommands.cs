@@ -195,9 +195,9 @@ public static class EvalCommands
                 results["next_frame_moving_real_context"] = Math.Round(rollouts.MotionRealContext.MovingGeneratedShare, 3);
                 results["next_frame_direction_agreement_real_context"] = Math.Round(rollouts.MotionRealContext.DirectionAgreement, 3);
                 results["next_frame_psnr_real_context"] = Math.Round(rollouts.NextFramePsnrRealContext, 3);
+                results["next_frame_psnr_own_context"] = Math.Round(rollouts.NextFramePsnrOwnContext, 3);
                 results["rollout_direction_counts"] = rollouts.DirectionCounts;
                 results["next_frame_direction_counts_real_context"] = rollouts.DirectionCountsRealContext;
-                results["next_frame_psnr_own_context"] = Math.Round(rollouts.NextFramePsnrOwnContext, 3);
                 // Frame 1 is the decoded prompt in every rollout (and in the real-context one): its PSNR is the same in each.
                 var inferredByT = rollouts.PsnrInferred.Prepend(firstInferred / count).ToArray();
                 var randomByT = rollouts.PsnrRandom.Prepend(firstRandom / count).ToArray();
