@@ -120,7 +120,8 @@ public sealed class DynamicsModel : Module
     /// <summary>
     /// Like <see cref="FrameLogits"/>, but stops before the head: the final hidden states (B, 1, <see cref="FrameRows"/>, D)
     /// of the next frame (its tokens start at row <see cref="TokenOffset"/>), for <see cref="HeadSampler"/> to turn into
-    /// logits only where MaskGIT needs them.
+    /// logits only where MaskGIT needs them. A null <paramref name="action_BL"/> leaves the action out, as action dropout
+    /// does in training (frame 1's "no action" token, or nothing added): guidance's second pass.
     /// </summary>
     public Tensor FrameHidden(int[] frameIds, Tensor? action_BL, Nn.InferenceCache cache, bool commit)
     {
@@ -260,16 +261,17 @@ public sealed class DynamicsModel : Module
     /// Training pass: masks frames 2..T of <paramref name="ids"/> at a per-clip rate r ~ U(mask_min, mask_max)
     /// (with masking "prefix", only frames k..T for a k drawn per clip from 2..T), corrupts the context if
     /// corrupt_max &gt; 0, leaves out each transition's action with probability action_dropout (drawn last, so without
-    /// it the draws are as before), and scores the masked positions against the original ids.
+    /// it the draws are as before; not with <paramref name="dropActions"/> false, as validation measures the model with
+    /// its actions), and scores the masked positions against the original ids.
     /// </summary>
-    public DynamicsOutput Forward(int[] ids, Tensor actions_RL, int b, int t, Rng rng)
+    public DynamicsOutput Forward(int[] ids, Tensor actions_RL, int b, int t, Rng rng, bool dropActions = true)
     {
         int[]? firsts = null;
         int[] context = ids;
         if (Config.SelfForcing > 0 && t >= 3) (context, firsts, _) = SelfForce(ids, actions_RL, b, t, rng);
         var (masked, mask, levels) = MaskAndCorrupt(context, b, t, rng, firsts);   // the targets stay the real ids
         bool[]? dropped = null;
-        if (Config.ActionDropout > 0 && t > 1)
+        if (dropActions && Config.ActionDropout > 0 && t > 1)
         {
             dropped = new bool[b * (t - 1)];
             for (int i = 0; i < dropped.Length; i++) dropped[i] = rng.NextDouble() < Config.ActionDropout;

@@ -128,11 +128,21 @@ public class WorldPlaysTests
         model.Dynamics.Guidance = 1;
         var plain = model.GenerateTokens(prompt, 1, actions, actions.Length + 1, new Rng(99))[0];
         Assert.NotEqual(uncached, plain);
-        // w = 0 samples from the pass without the action: any action gives the same frame.
+        // w = 0 samples from the pass without the action: the last frame's hidden states (what MaskGIT samples from) are
+        // the same whatever its action, where at w = 1 they differ.
+        var rng = new Rng(6);
+        int n = model.Tokenizer.Tokens;
+        var ids = Enumerable.Range(0, 3 * n).Select(_ => rng.NextInt(model.Config.Tokenizer.CodebookSize)).ToArray();
+        float[] Last(int action)
+        {
+            using var _ = new TensorScope();
+            using var __ = Tape.NoGrad();
+            var h = model.Dynamics.GuidedHidden(ids, model.ActionVectors([1, action]), 1, 3).ToArray();
+            return h[(2 * h.Length / 3)..];
+        }
+        Assert.NotEqual(Last(0), Last(3));
         model.Dynamics.Guidance = 0;
-        using var s0 = new GenieSession(model, prompt, seed: 5);
-        using var s1 = new GenieSession(model, prompt, seed: 5);
-        Assert.Equal(s0.SampleNext(0), s1.SampleNext(3));
+        Assert.Equal(Last(0), Last(3));
         Assert.Throws<ArgumentOutOfRangeException>(() => model.Dynamics.Guidance = -1);
         Assert.Throws<InvalidDataException>(() => TestData.Tiny("dynamics.guidance=-0.5"));
     }
@@ -144,7 +154,7 @@ public class WorldPlaysTests
     {
         // Two sets of actions for the same clips: the loss sees the difference without dropout and none when every
         // transition is dropped (0.999 per transition; for these 6 transitions and this seed all are).
-        float Loss(string dropout, float[] actions)
+        float Loss(string dropout, float[] actions, bool dropActions = true)
         {
             var cfg = TestData.Tiny($"dynamics.action_conditioning={conditioning}", $"dynamics.action_dropout={dropout}");
             var dyn = new DynamicsModel(cfg, 16, new Rng(7));
@@ -152,7 +162,7 @@ public class WorldPlaysTests
             var ids = Enumerable.Range(0, 2 * 4 * 16).Select(_ => rng.NextInt(64)).ToArray();
             using var _ = new TensorScope();
             using var __ = Tape.NoGrad();
-            return dyn.Forward(ids, Tensor.From(actions, 6, cfg.Lam.LatentDim), 2, 4, new Rng(9)).Loss.ToArray()[0];
+            return dyn.Forward(ids, Tensor.From(actions, 6, cfg.Lam.LatentDim), 2, 4, new Rng(9), dropActions).Loss.ToArray()[0];
         }
         int l = TestData.Tiny().Lam.LatentDim;
         var r = new Rng(10);
@@ -160,6 +170,9 @@ public class WorldPlaysTests
         var other = Enumerable.Range(0, 6 * l).Select(_ => r.NextFloat() - 0.5f).ToArray();
         Assert.NotEqual(Loss("0", one), Loss("0", other));
         Assert.Equal(Loss("0.999", one), Loss("0.999", other));
+        // Validation passes (dropActions false, as DynamicsTrainer.Evaluate runs them) see every action.
+        Assert.NotEqual(Loss("0.999", one, dropActions: false), Loss("0.999", other, dropActions: false));
+        Assert.Equal(Loss("0", one), Loss("0.999", one, dropActions: false));
         Assert.NotEqual(Loss("0", one), Loss("0.999", one));
         Assert.Throws<InvalidDataException>(() => TestData.Tiny("dynamics.action_dropout=1"));
     }
@@ -380,6 +393,12 @@ public class WorldPlaysTests
         Assert.Equal(t - 1, m.Counts.Sum(r => r[Metrics.DirectionClass((4, 0))]));      // the scroll: content moves left, so dx > 0
         Assert.Equal(t - 1, m.Counts.Sum(r => r[Metrics.StillClass]));
         Assert.Equal(1.0, m.DirectionShare);      // every moving transition moves one way
+        // The share by hand: latent 0 moves right 3×, left 1× (and stands 5×), latent 1 moves up 2×: (3 + 2) / 6.
+        var byHand = new int[2][];
+        byHand[0] = [0, 1, 0, 0, 5, 0, 0, 3, 0];
+        byHand[1] = [0, 0, 0, 2, 0, 0, 0, 0, 0];
+        Assert.Equal(5.0 / 6, Metrics.DirectionShare(byHand), 12);
+        Assert.Equal(0, Metrics.DirectionShare([[0, 0, 0, 0, 7, 0, 0, 0, 0]]));
         Assert.Equal(0, Metrics.ViewShift(frames.AsSpan(0, fb), frames.AsSpan(fb, fb), h, w, 6).Dy);
     }
 

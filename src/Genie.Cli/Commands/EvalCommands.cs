@@ -144,7 +144,7 @@ public static class EvalCommands
             if (!noRollouts)
             {
                 results["choice_temperature"] = genie.Dynamics.ChoiceTemperature;
-                results["guidance"] = genie.Dynamics.Guidance;
+                results["guidance"] = (double)genie.Dynamics.Guidance;
                 results["temperature"] = (double)(temperature ?? config.Dynamics.Temperature);   // the sampling settings the figures hold for
                 results["sampling_steps"] = steps ?? config.Dynamics.SamplingSteps;
             }

@@ -259,8 +259,8 @@ public static class EvalReport
                  "next_frame_psnr_real_context", "next_frame_psnr_own_context", "rollout_moving_real", "rollout_moving_generated",
                  "rollout_direction_agreement", "control_still_share", "control_agreement", "generation_frames_per_second", "generated_frames"]),
             ("Distribution of clips (Fréchet distance)", ["fvd", "fvd_random_actions", "fvd_features"]),
-            ("Action recovery", ["action_nmi", "action_accuracy", "transitions", "latent_to_true"]),
-            ("Sampling", ["temperature", "choice_temperature", "sampling_steps"]),
+            ("Action recovery", ["action_nmi", "action_accuracy", "transitions", "latent_to_true", "latent_direction_nmi", "latent_direction_share"]),
+            ("Sampling", ["temperature", "choice_temperature", "guidance", "sampling_steps"]),
             ("Run", ["run", "data", "clips", "clip_length", "seconds"]),
         };
         var named = groups.SelectMany(g => g.Item2).ToHashSet();
@@ -298,6 +298,9 @@ public static class EvalReport
         "clip_length" => "frames per clip",
         "temperature" => "the token sampling temperature of every generated frame (0: argmax)",
         "choice_temperature" => "MaskGIT's choice temperature κ: Gumbel noise on which tokens each step keeps",
+        "guidance" => "action guidance w: each MaskGIT step samples from ℓ_none + w·(ℓ_action − ℓ_none) (1: none)",
+        "latent_direction_nmi" => "normalised mutual information between latent action and the real view's direction (nine classes)",
+        "latent_direction_share" => "of the real transitions that move, the share moving their latent's most common way: a model giving each latent one motion",
         "sampling_steps" => "MaskGIT steps per generated frame",
         "seconds" => "wall-clock time of the evaluation",
         _ when key.StartsWith("delta_psnr_t", StringComparison.Ordinal) => "Δt PSNR at the paper's frame t: PSNR with inferred minus with random actions",

@@ -392,14 +392,6 @@ public static class GenieEvaluation
         }
         if (latent.Count == 0) throw new ArgumentException("no transitions to measure");
         var counts = Metrics.CountMatrix(latent.ToArray(), direction.ToArray(), cfg.Lam.NumActions, Metrics.DirectionNames.Count);
-        int moving = 0, carried = 0;
-        foreach (var row in counts)
-        {
-            int best = 0;
-            for (int d = 0; d < row.Length; d++)
-                if (d != Metrics.StillClass) { moving += row[d]; best = Math.Max(best, row[d]); }
-            carried += best;
-        }
-        return new LatentMotion(counts, Metrics.NormalizedMutualInformation(latent.ToArray(), direction.ToArray()), moving == 0 ? 0 : (double)carried / moving);
+        return new LatentMotion(counts, Metrics.NormalizedMutualInformation(latent.ToArray(), direction.ToArray()), Metrics.DirectionShare(counts));
     }
 }

@@ -129,6 +129,24 @@ public static class Metrics
     /// <summary>The <see cref="DirectionClass"/> of no motion.</summary>
     public const int StillClass = 4;
 
+    /// <summary>
+    /// Of the moving transitions of a count matrix (rows: any labels, e.g. latent actions; columns: <see cref="DirectionClass"/>),
+    /// the share that move their row's most common way among its moving ones; 0 when nothing moves.
+    /// </summary>
+    public static double DirectionShare(int[][] counts)
+    {
+        int moving = 0, carried = 0;
+        foreach (var row in counts)
+        {
+            if (row.Length != DirectionNames.Count) throw new ArgumentException($"a row has {row.Length} columns, not the {DirectionNames.Count} directions");
+            int best = 0;
+            for (int d = 0; d < row.Length; d++)
+                if (d != StillClass) { moving += row[d]; best = Math.Max(best, row[d]); }
+            carried += best;
+        }
+        return moving == 0 ? 0 : (double)carried / moving;
+    }
+
     /// <summary>Names of the <see cref="DirectionClass"/> classes, in order (the view's motion on screen; "up" is dy &lt; 0).</summary>
     public static readonly IReadOnlyList<string> DirectionNames = ["left-up", "left", "left-down", "up", "still", "down", "right-up", "right", "right-down"];
 

@@ -135,7 +135,7 @@ public sealed class DynamicsTrainer : Trainer
             lamPsnr += TokenizerTrainer.FramePsnrSum(lam.Prediction.ToArray(), target.ToArray(), b * (t - 1));
             lamFrames += b * (t - 1);
             var shuffleRng = new Rng(maskRng.State);                              // the same masks for both passes
-            var dyn = Genie.Dynamics.Forward(ids, lam.Actions, b, t, maskRng);
+            var dyn = Genie.Dynamics.Forward(ids, lam.Actions, b, t, maskRng, dropActions: false);
             if (b >= 2)
             {
                 // Action sensitivity: the same clips and masks with each clip given the next clip's actions.
@@ -144,7 +144,7 @@ public sealed class DynamicsTrainer : Trainer
                 var rolled = new float[actions.Length];
                 for (int c = 0; c < b; c++) Array.Copy(actions, ((c + 1) % b) * rows, rolled, c * rows, rows);
                 lossRight += dyn.Loss.Item();
-                lossShuffled += Genie.Dynamics.Forward(ids, Tensor.From(rolled, lam.Actions.Shape), b, t, shuffleRng).Loss.Item();
+                lossShuffled += Genie.Dynamics.Forward(ids, Tensor.From(rolled, lam.Actions.Shape), b, t, shuffleRng, dropActions: false).Loss.Item();
             }
             var logits = dyn.Logits.ToArray();
             int k = Genie.Dynamics.CodebookSize;
