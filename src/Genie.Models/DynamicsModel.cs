@@ -131,7 +131,7 @@ public sealed class DynamicsModel : Module
         if (action_BL is null)
         {
             // The action left out, as training's action dropout leaves it out: frame 1's "no action" token, or nothing added.
-            if (_noAction is not null) x = Ops.Concat(2, Ops.Add(Tensor.Zeros(b, 1, 1, d), Ops.Reshape(_noAction, [1, 1, 1, d])), x);
+            if (_noAction is not null) x = Ops.Concat(2, NoActionTokens(b, 1), x);
         }
         else
         {
@@ -225,7 +225,7 @@ public sealed class DynamicsModel : Module
         if (_noAction is not null)
         {
             // One action token before each frame's tokens: "no action" for frame 1, a_t for frame t+1.
-            var none_B11D = Ops.Add(Tensor.Zeros(b, 1, 1, d), Ops.Reshape(_noAction, [1, 1, 1, d]));
+            var none_B11D = NoActionTokens(b, 1);
             var a_BT1D = t == 1 ? none_B11D : Ops.Concat(1, none_B11D, Dropped(Ops.Reshape(_actionEmbed.Forward(actions_RL), [b, t - 1, 1, d]), dropped, b, t));
             x_BTND = Ops.Concat(2, a_BT1D, x_BTND);                                  // (B, T, N + 1, D)
         }
@@ -246,16 +246,18 @@ public sealed class DynamicsModel : Module
     {
         if (dropped is null) return a_BT1D;
         if (dropped.Length != b * (t - 1)) throw new ArgumentException($"{dropped.Length} dropped flags for {b} clips of {t - 1} transitions");
-        int d = Config.Dim;
         var keep = new float[dropped.Length];
         for (int i = 0; i < keep.Length; i++) keep[i] = dropped[i] ? 0f : 1f;
         var keep_BT11 = Tensor.From(keep, b, t - 1, 1, 1);
         var kept = Ops.Mul(a_BT1D, keep_BT11);
         if (_noAction is null) return kept;
         for (int i = 0; i < keep.Length; i++) keep[i] = 1f - keep[i];
-        var none_BT1D = Ops.Add(Tensor.Zeros(b, t - 1, 1, d), Ops.Reshape(_noAction, [1, 1, 1, d]));
-        return Ops.Add(kept, Ops.Mul(none_BT1D, Tensor.From(keep, b, t - 1, 1, 1)));
+        return Ops.Add(kept, Ops.Mul(NoActionTokens(b, t - 1), Tensor.From(keep, b, t - 1, 1, 1)));
     }
+
+    // The "no action" token (action_conditioning "token") repeated for B clips of `frames` frames: (B, frames, 1, D).
+    private Tensor NoActionTokens(int b, int frames) =>
+        Ops.Add(Tensor.Zeros(b, frames, 1, Config.Dim), Ops.Reshape(_noAction!, [1, 1, 1, Config.Dim]));
 
     /// <summary>
     /// Training pass: masks frames 2..T of <paramref name="ids"/> at a per-clip rate r ~ U(mask_min, mask_max)

@@ -149,17 +149,11 @@ public static class EvalCommands
                 results["sampling_steps"] = steps ?? config.Dynamics.SamplingSteps;
             }
             var tq = GenieEvaluation.ComputeTokenizerQuality(genie.Tokenizer, batches);
-            var (psnr, frames) = (tq.Psnr, tq.Frames);
-            results["tokenizer_psnr"] = Math.Round(tq.Psnr, 3);
-            results["tokenizer_ssim"] = Math.Round(tq.Ssim, 4);
-            results["codes_used"] = tq.CodesUsed;
-            results["codebook_perplexity"] = Math.Round(tq.Perplexity, 1);
-            results["code_flicker"] = Math.Round(tq.CodeFlicker, 3);
-            AddCodebook(results, tq, config);
-            if (noRollouts) Console.Error.WriteLine($"tokenizer PSNR {psnr:0.00} dB over {frames} frames; no rollouts (--no-rollouts)");
+            AddTokenizer(results, tq, config);
+            if (noRollouts) Console.Error.WriteLine($"tokenizer PSNR {tq.Psnr:0.00} dB over {tq.Frames} frames; no rollouts (--no-rollouts)");
             else
             {
-                Console.Error.WriteLine($"tokenizer PSNR {psnr:0.00} dB over {frames} frames; rolling out {count} clips of {length} frames (inferred, random and real-context)...");
+                Console.Error.WriteLine($"tokenizer PSNR {tq.Psnr:0.00} dB over {tq.Frames} frames; rolling out {count} clips of {length} frames (inferred, random and real-context)...");
                 // Per clip, beside the figures ComputeRollouts pools: frame 1's PSNR, features for the Fréchet distance,
                 // generation time, and the rollouts of the few clips the report shows.
                 int frameBytes = config.Height * config.Width * 3;
@@ -284,12 +278,7 @@ public static class EvalCommands
             var tok = new VideoTokenizer(config, new Rng(0));
             tok.LoadWeights(weights);
             var tq = GenieEvaluation.ComputeTokenizerQuality(tok, batches);
-            results["tokenizer_psnr"] = Math.Round(tq.Psnr, 3);
-            results["tokenizer_ssim"] = Math.Round(tq.Ssim, 4);
-            results["codes_used"] = tq.CodesUsed;
-            results["codebook_perplexity"] = Math.Round(tq.Perplexity, 1);
-            results["code_flicker"] = Math.Round(tq.CodeFlicker, 3);
-            AddCodebook(results, tq, config);
+            AddTokenizer(results, tq, config);
         }
         results["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1);
         if (outDir is not null)
@@ -321,8 +310,13 @@ public static class EvalCommands
         return 0;
     }
 
-    private static void AddCodebook(Dictionary<string, object> results, TokenizerQuality tq, GenieConfig config)
+    private static void AddTokenizer(Dictionary<string, object> results, TokenizerQuality tq, GenieConfig config)
     {
+        results["tokenizer_psnr"] = Math.Round(tq.Psnr, 3);
+        results["tokenizer_ssim"] = Math.Round(tq.Ssim, 4);
+        results["codes_used"] = tq.CodesUsed;
+        results["codebook_perplexity"] = Math.Round(tq.Perplexity, 1);
+        results["code_flicker"] = Math.Round(tq.CodeFlicker, 3);
         results["codebook_size"] = config.Tokenizer.CodebookSize;
         results["codebook_usage"] = Math.Round((double)tq.CodesUsed / config.Tokenizer.CodebookSize, 4);
     }
