@@ -155,6 +155,13 @@ public sealed record DynamicsConfig
     /// 1 (default): the action's prediction alone, one pass.
     /// </summary>
     public float Guidance { get; init; } = 1f;
+    /// <summary>
+    /// Heads of each spatial attention layer of the dynamics model that also get 2D rotary positions
+    /// (<see cref="Genie.Nn.SpatialRotary"/>: q and k turned by the token's row and column, so a score depends on two
+    /// tokens' offset, as a scroll moves content by a fixed offset); the learned spatial embedding stays. 0 (default):
+    /// learned positions only, as the paper. No parameters, so a model trained without can be continued with.
+    /// </summary>
+    public int SpatialRopeHeads { get; init; } = 0;
     /// <summary>Buckets of the corruption level's embedding.</summary>
     public const int CorruptBuckets = 8;
     /// <summary>MaskGIT steps S per generated frame.</summary>
@@ -311,6 +318,8 @@ public sealed record GenieConfig
         Need(Dynamics.SelfForcing >= 0 && Dynamics.SelfForcing <= 1, "dynamics.self_forcing must be in [0, 1]");
         Need(Dynamics.SelfForcing == 0 || Dynamics.Masking == "prefix", "dynamics.self_forcing needs dynamics.masking = \"prefix\"");
         Need(Dynamics.ActionDropout >= 0 && Dynamics.ActionDropout < 1, "dynamics.action_dropout must be in [0, 1)");
+        Need(Dynamics.SpatialRopeHeads >= 0 && Dynamics.SpatialRopeHeads <= Dynamics.Heads, "dynamics.spatial_rope_heads must be in [0, dynamics.heads]");
+        Need(Dynamics.SpatialRopeHeads == 0 || Dynamics.Dim / Dynamics.Heads % 4 == 0, "dynamics.spatial_rope_heads needs a head width (dynamics.dim / dynamics.heads) divisible by 4");
         Need(Dynamics.SelfForcingFrames >= 1, "dynamics.self_forcing_frames must be at least 1");
         Need(Dynamics.SelfForcingFrames == 1 || Dynamics.SelfForcing > 0, "dynamics.self_forcing_frames > 1 needs dynamics.self_forcing > 0");
         Need(Lam.NumActions >= 1 && Tokenizer.CodebookSize >= 2, "codebooks need at least one action and two tokens");

@@ -79,7 +79,14 @@ public sealed class DynamicsModel : Module
         _embed = Param("token_embed", [CodebookSize + 1, c.Dim], decay: true, t => Init.Normal(t, rng, Initializers.Std));
         _actionEmbed = Child("action_embed", new Linear(config.Lam.LatentDim, c.Dim, rng));
         TokenOffset = c.ActionConditioning == "token" ? 1 : 0;
-        Body = Child("body", new STTransformer(c.Dim, c.Heads, c.Depth, tokens + TokenOffset, config.MaxFrames, c.QkNorm, rng));
+        SpatialRotary? rotary = null;
+        if (c.SpatialRopeHeads > 0)
+        {
+            int gridH = config.Height / config.Tokenizer.Patch, gridW = config.Width / config.Tokenizer.Patch;
+            if (gridH * gridW != tokens) throw new ArgumentException($"dynamics.spatial_rope_heads needs the {gridH}×{gridW} token grid of the config's frames, but the tokenizer gives {tokens} tokens");
+            rotary = new SpatialRotary(gridH, gridW, TokenOffset, c.Dim / c.Heads, c.SpatialRopeHeads);
+        }
+        Body = Child("body", new STTransformer(c.Dim, c.Heads, c.Depth, tokens + TokenOffset, config.MaxFrames, c.QkNorm, rng, rotary));
         _head = Child("head", new Linear(c.Dim, CodebookSize, rng));
         if (TokenOffset == 1)
             _noAction = Param("no_action", [1, c.Dim], decay: false, t => Init.Normal(t, rng, Initializers.Std));

@@ -24,6 +24,7 @@ public sealed class MultiHeadAttention : Module
 {
     private readonly Linear _qkv, _proj;
     private readonly LayerNorm? _qNorm, _kNorm;
+    private readonly SpatialRotary? _rotary;
 
     /// <summary>Model width D.</summary>
     public int Dim { get; }
@@ -32,10 +33,14 @@ public sealed class MultiHeadAttention : Module
     /// <summary>Head width D / nh.</summary>
     public int HeadDim => Dim / Heads;
 
-    /// <summary>An attention layer of width <paramref name="dim"/> with <paramref name="heads"/> heads.</summary>
-    public MultiHeadAttention(int dim, int heads, bool qkNorm, Rng rng, float outStd = Initializers.Std)
+    /// <summary>An attention layer of width <paramref name="dim"/> with <paramref name="heads"/> heads; with
+    /// <paramref name="rotary"/>, its spatial attention turns q and k by the tokens' 2D positions (after qk_norm).</summary>
+    public MultiHeadAttention(int dim, int heads, bool qkNorm, Rng rng, float outStd = Initializers.Std, SpatialRotary? rotary = null)
     {
         if (dim % heads != 0) throw new ArgumentException($"width {dim} is not divisible by {heads} heads");
+        if (rotary is not null && (rotary.HeadDim != dim / heads || rotary.Heads > heads))
+            throw new ArgumentException($"spatial rotary for {rotary.Heads} heads of width {rotary.HeadDim} does not fit {heads} heads of width {dim / heads}");
+        _rotary = rotary;
         Dim = dim;
         Heads = heads;
         _qkv = Child("qkv", new Linear(dim, 3 * dim, rng));
@@ -56,6 +61,7 @@ public sealed class MultiHeadAttention : Module
     {
         int b = x_BTND.Shape[0], t = x_BTND.Shape[1], n = x_BTND.Shape[2];
         var qkv = Qkv(_qkv.Forward(x_BTND));                       // (B, T, N, 3D)
+        if (axis == AttentionAxis.Spatial && _rotary is not null) qkv = Turn(qkv, _rotary);
         var shape = axis == AttentionAxis.Spatial
             ? AttentionShape.Spatial(b * t, n, Heads, HeadDim)
             : AttentionShape.Temporal(b, t, n, Heads, HeadDim);
@@ -76,6 +82,14 @@ public sealed class MultiHeadAttention : Module
         var y = Tensor.Empty(shape);
         qkv.Backend.AttentionDecode(y, qkv, cache.K, cache.V, past, Heads, commit);
         return _proj.Forward(y, gelu: false, residual);
+    }
+
+    // q and k of the rotated heads turned by their tokens' 2D positions: in place at inference, as Qkv normalises.
+    private Tensor Turn(Tensor qkv, SpatialRotary r)
+    {
+        if (Tape.ShouldRecord(qkv)) return Ops.Rotary(qkv, r.Cos, r.Sin, Heads, r.Heads);
+        qkv.Backend.Rotary(qkv, qkv, r.Cos, r.Sin, Heads, r.Heads);
+        return qkv;
     }
 
     /// <summary>The projected [q | k | v] rows (..., 3D), with q and k normalised per head when qk_norm is on.</summary>

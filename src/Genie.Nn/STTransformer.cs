@@ -18,11 +18,12 @@ public sealed class STBlock : Module
     internal readonly MultiHeadAttention AttnS, AttnT;
     internal readonly FeedForward Ffn;
 
-    /// <summary>A block of width <paramref name="dim"/>; residual output projections use <paramref name="outStd"/>.</summary>
-    public STBlock(int dim, int heads, bool qkNorm, Rng rng, float outStd = Initializers.Std)
+    /// <summary>A block of width <paramref name="dim"/>; residual output projections use <paramref name="outStd"/>;
+    /// with <paramref name="rotary"/>, the spatial attention has 2D rotary positions.</summary>
+    public STBlock(int dim, int heads, bool qkNorm, Rng rng, float outStd = Initializers.Std, SpatialRotary? rotary = null)
     {
         NormS = Child("norm_s", new LayerNorm(dim));
-        AttnS = Child("attn_s", new MultiHeadAttention(dim, heads, qkNorm, rng, outStd));
+        AttnS = Child("attn_s", new MultiHeadAttention(dim, heads, qkNorm, rng, outStd, rotary));
         NormT = Child("norm_t", new LayerNorm(dim));
         AttnT = Child("attn_t", new MultiHeadAttention(dim, heads, qkNorm, rng, outStd));
         NormF = Child("norm_f", new LayerNorm(dim));
@@ -64,9 +65,12 @@ public sealed class STTransformer : Module
     /// <summary>Width D.</summary>
     public int Dim { get; }
 
-    /// <summary>A stack of <paramref name="depth"/> blocks over frames of <paramref name="tokens"/> tokens.</summary>
-    public STTransformer(int dim, int heads, int depth, int tokens, int maxFrames, bool qkNorm, Rng rng)
+    /// <summary>A stack of <paramref name="depth"/> blocks over frames of <paramref name="tokens"/> tokens; with
+    /// <paramref name="rotary"/>, every spatial attention also has 2D rotary positions (the learned ones stay).</summary>
+    public STTransformer(int dim, int heads, int depth, int tokens, int maxFrames, bool qkNorm, Rng rng, SpatialRotary? rotary = null)
     {
+        if (rotary is not null && rotary.Period != tokens)
+            throw new ArgumentException($"spatial rotary tables cover {rotary.Period} tokens per frame, the transformer has {tokens}");
         Dim = dim;
         Tokens = tokens;
         MaxFrames = maxFrames;
@@ -75,7 +79,7 @@ public sealed class STTransformer : Module
         // GPT-2's scaled init for the projections that write into the residual stream (3 per block).
         float outStd = Initializers.Std / MathF.Sqrt(3f * depth);
         Blocks = new STBlock[depth];
-        for (int i = 0; i < depth; i++) Blocks[i] = Child($"blocks.{i}", new STBlock(dim, heads, qkNorm, rng, outStd));
+        for (int i = 0; i < depth; i++) Blocks[i] = Child($"blocks.{i}", new STBlock(dim, heads, qkNorm, rng, outStd, rotary));
         FinalNorm = Child("norm", new LayerNorm(dim));
     }
 

@@ -111,6 +111,18 @@ public class OpGradientTests
     }
 
     [Fact]
+    public void Rotary_Gradients()
+    {
+        // 2 frames of 3 token rows, 2 heads of width 4, the first turned: the rotated q, k and the copied rest.
+        int period = 3, heads = 2, hd = 4;
+        var qkv = GradCheck.Param(R(11), 1f, 2 * period, 3 * heads * hd);
+        var angles = Enumerable.Range(0, period * hd / 2).Select(i => 0.7f * i - 1f).ToArray();
+        var cos = Tensor.From(angles.Select(MathF.Cos).ToArray(), period, hd / 2);
+        var sin = Tensor.From(angles.Select(MathF.Sin).ToArray(), period, hd / 2);
+        GradCheck.Check(() => Ops.Rotary(qkv, cos, sin, heads, ropeHeads: 1), [qkv]);
+    }
+
+    [Fact]
     public void CrossEntropy_Masked_Gradients()
     {
         var logits = GradCheck.Param(R(10), 2f, 6, 5);

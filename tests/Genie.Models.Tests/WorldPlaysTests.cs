@@ -117,6 +117,31 @@ public class WorldPlaysTests
     [Theory]
     [InlineData("add")]
     [InlineData("token")]
+    public void SpatialRope_CachedEqualsUncached_AndTurnsTheSameWeightsPredictions(string conditioning)
+    {
+        var cfg = TestData.Tiny($"dynamics.action_conditioning={conditioning}", "dynamics.spatial_rope_heads=1", "dynamics.window_hop=2");
+        var (model, _, _, _, session) = CachedAgainstUncached(cfg);
+        session.Dispose();
+        // No parameters of its own: the same seed makes the same weights with and without, which then predict otherwise.
+        var plain = new GenieModel(TestData.Tiny($"dynamics.action_conditioning={conditioning}"), new Rng(21));
+        Assert.Equal(plain.NamedParameters().Select(p => p.Name), model.NamedParameters().Select(p => p.Name));
+        var rng = new Rng(6);
+        int n = model.Tokenizer.Tokens;
+        var ids = Enumerable.Range(0, 3 * n).Select(_ => rng.NextInt(model.Config.Tokenizer.CodebookSize)).ToArray();
+        float[] Logits(GenieModel m)
+        {
+            using var _ = new TensorScope();
+            using var __ = Tape.NoGrad();
+            return m.Dynamics.Logits(ids, m.ActionVectors([1, 2]), 1, 3).ToArray();
+        }
+        Assert.NotEqual(Logits(plain), Logits(model));
+        Assert.Throws<InvalidDataException>(() => TestData.Tiny("dynamics.spatial_rope_heads=3"));   // tiny has 2 heads
+        Assert.Throws<InvalidDataException>(() => TestData.Tiny("dynamics.spatial_rope_heads=-1"));
+    }
+
+    [Theory]
+    [InlineData("add")]
+    [InlineData("token")]
     public void ActionGuidance_CachedEqualsUncached_AndAtZeroTheActionChangesNothing(string conditioning)
     {
         // w = 2: the cached session's pass without the action (FrameHidden with none) must be the uncached sampler's

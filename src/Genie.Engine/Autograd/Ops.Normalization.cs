@@ -54,4 +54,19 @@ public static partial class Ops
             Tape.Record("attention", y, () => qkv.Backend.AttentionBackward(qkv.GradOrZeros(), y.Grad!, qkv, y, lse, shape));
         return y;
     }
+
+    /// <summary>
+    /// Rotary positions on packed <c>[q | k | v]</c> rows (…, 3D) of <paramref name="heads"/> heads: the first
+    /// <paramref name="ropeHeads"/> heads of q and of k have their column pairs (2i, 2i + 1) rotated by the angle whose
+    /// cosine and sine <paramref name="cos"/>, <paramref name="sin"/> (period, hd/2) hold for the row's position (row
+    /// mod period), so their scores depend on the difference of positions only. v and the other heads pass unchanged.
+    /// </summary>
+    public static Tensor Rotary(Tensor qkv, Tensor cos, Tensor sin, int heads, int ropeHeads)
+    {
+        var y = Tensor.Empty(qkv.Shape);
+        qkv.Backend.Rotary(y, qkv, cos, sin, heads, ropeHeads);
+        if (Tape.ShouldRecord(qkv))
+            Tape.Record("rotary", y, () => qkv.Backend.RotaryBackward(qkv.GradOrZeros(), y.Grad!, cos, sin, heads, ropeHeads));
+        return y;
+    }
 }

@@ -236,6 +236,33 @@ public sealed unsafe class CpuBackend : IBackend
     }
 
     /// <inheritdoc />
+    public void Rotary(Tensor y, Tensor x, Tensor cos, Tensor sin, int heads, int ropeHeads)
+    {
+        using var _ = Profiler.Measure("Rotary", 0);
+        var (dim, hd, period) = RotaryShape(y, x, cos, sin, heads, ropeHeads);
+        Kernels.Rotary.Forward(P(y), P(x), P(cos), P(sin), Rows(x), dim, hd, ropeHeads, period);
+    }
+    /// <inheritdoc />
+    public void RotaryBackward(Tensor dx, Tensor dy, Tensor cos, Tensor sin, int heads, int ropeHeads)
+    {
+        using var _ = Profiler.Measure("RotaryBackward", 0);
+        var (dim, hd, period) = RotaryShape(dx, dy, cos, sin, heads, ropeHeads);
+        Kernels.Rotary.Backward(P(dx), P(dy), P(cos), P(sin), Rows(dy), dim, hd, ropeHeads, period);
+    }
+
+    // Width D, head width and period of a rotary call, checked against the packed rows and the tables.
+    private static (int Dim, int HeadDim, int Period) RotaryShape(Tensor y, Tensor x, Tensor cos, Tensor sin, int heads, int ropeHeads)
+    {
+        int cols = Cols(x);
+        if (cols % 3 != 0 || heads < 1 || (cols / 3) % heads != 0 || (cols / 3 / heads) % 2 != 0 || ropeHeads < 0 || ropeHeads > heads)
+            throw new ArgumentException($"rotary: rows {x.ShapeString} are not packed [q | k | v] of {heads} heads of even width, or {ropeHeads} rotated heads");
+        int dim = cols / 3, hd = dim / heads;
+        if (y.Size != x.Size || cos.Rank != 2 || cos.Shape[1] != hd / 2 || sin.Rank != 2 || sin.Shape[0] != cos.Shape[0] || sin.Shape[1] != hd / 2 || Rows(x) % cos.Shape[0] != 0)
+            throw new ArgumentException($"rotary: tables {cos.ShapeString} / {sin.ShapeString} do not fit rows {x.ShapeString} (output {y.ShapeString}) of head width {hd}");
+        return (dim, hd, cos.Shape[0]);
+    }
+
+    /// <inheritdoc />
     public void CrossEntropy(Tensor loss, Tensor lse, Tensor logits, ReadOnlySpan<int> targets, ReadOnlySpan<float> mask)
     {
         using var _prof = Profiler.Measure("CrossEntropy", 0);

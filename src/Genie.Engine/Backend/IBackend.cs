@@ -109,6 +109,12 @@ public interface IBackend
     void AttentionDecode(Tensor output, Tensor qkv, Tensor kCache, Tensor vCache, int past, int heads, bool commit);
     /// <summary>Copies the k/v parts of full-clip packed qkv (B, T, N, 3D) into cache frames [0, T).</summary>
     void AttentionCacheFill(Tensor kCache, Tensor vCache, Tensor qkv);
+    /// <summary>y = packed qkv rows x (…, 3D) with the pairs of the first <paramref name="ropeHeads"/> q and k heads
+    /// rotated by the angles whose cosines and sines are <paramref name="cos"/>, <paramref name="sin"/> (period, hd/2) at
+    /// the row's position (row mod period); y may be x.</summary>
+    void Rotary(Tensor y, Tensor x, Tensor cos, Tensor sin, int heads, int ropeHeads);
+    /// <summary>dx += rotary positions backward (the transposed rotation).</summary>
+    void RotaryBackward(Tensor dx, Tensor dy, Tensor cos, Tensor sin, int heads, int ropeHeads);
 
     // --- losses and reductions ---
     /// <summary>Per-row cross-entropy (0 where masked out); saves logsumexp per row.</summary>
