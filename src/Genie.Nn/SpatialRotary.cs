@@ -9,7 +9,9 @@ namespace Genie.Nn;
 /// 100^(−j / (hd/4)). A score between two rotated heads then depends on the tokens' offset (Δrow, Δcol) and not on
 /// where in the frame they are, so "the content three rows up" is one relation for every token rather than one
 /// learned per position. <c>offset</c> extra tokens before the grid (the dynamics model's action token) keep angle 0.
-/// Only the first <see cref="Heads"/> heads turn; the rest attend as before. No parameters: the tables are fixed.
+/// Only the first <see cref="Heads"/> heads turn; the rest attend as before. No parameters: the tables are fixed
+/// (persistent CPU tensors, kept for the model's life). In the turned heads the offset tokens sit where grid token (0, 0)
+/// does; the learned position embedding tells them apart.
 /// </summary>
 public sealed class SpatialRotary
 {

@@ -60,6 +60,20 @@ public unsafe class RotaryKernelTests
         for (int j = 0; j < cols; j++)
             if (j >= 2 * dim || j % dim >= ropeHeads * headDim) Assert.Equal(x[r * cols + j], y[r * cols + j]);
         if (ropeHeads > 0) Assert.NotEqual(x, y);
+        // Bit-identical whatever the thread count.
+        foreach (int threads in new[] { 1, 3 })
+        {
+            var again = new float[x.Length];
+            var dxAgain = (float[])dx0.Clone();
+            using (new KernelSettings(threads: threads))
+            fixed (float* px = x, pa = again, pc = cos, ps = sin, pdy = dy, pdx = dxAgain)
+            {
+                Rotary.Forward(pa, px, pc, ps, rows, dim, headDim, ropeHeads, period);
+                Rotary.Backward(pdx, pdy, pc, ps, rows, dim, headDim, ropeHeads, period);
+            }
+            Assert.Equal(y, again);
+            Assert.Equal(dx, dxAgain);
+        }
     }
 
     [Fact]
@@ -71,6 +85,7 @@ public unsafe class RotaryKernelTests
         Assert.Throws<ArgumentException>(() => Ops.Rotary(qkv, cos, sin, heads: 2, ropeHeads: 3));        // more rotated heads than heads
         Assert.Throws<ArgumentException>(() => Ops.Rotary(qkv, cos, sin, heads: 1, ropeHeads: 1));        // hd 8 needs 4 columns of angles
         Assert.Throws<ArgumentException>(() => Ops.Rotary(qkv, Tensor.Zeros(3, 2), Tensor.Zeros(3, 2), heads: 2, ropeHeads: 1)); // 10 rows, period 3
+        Assert.Throws<ArgumentException>(() => Ops.Rotary(qkv, Tensor.Zeros(0, 2), Tensor.Zeros(0, 2), heads: 2, ropeHeads: 1));   // no positions
         Assert.Equal(10 * 24, Ops.Rotary(qkv, cos, sin, heads: 2, ropeHeads: 2).Size);
     }
 }

@@ -125,6 +125,7 @@ public class WorldPlaysTests
         // No parameters of its own: the same seed makes the same weights with and without, which then predict otherwise.
         var plain = new GenieModel(TestData.Tiny($"dynamics.action_conditioning={conditioning}"), new Rng(21));
         Assert.Equal(plain.NamedParameters().Select(p => p.Name), model.NamedParameters().Select(p => p.Name));
+        foreach (var ((_, a), (_, b)) in plain.NamedParameters().Zip(model.NamedParameters())) Assert.Equal(a.ToArray(), b.ToArray());
         var rng = new Rng(6);
         int n = model.Tokenizer.Tokens;
         var ids = Enumerable.Range(0, 3 * n).Select(_ => rng.NextInt(model.Config.Tokenizer.CodebookSize)).ToArray();

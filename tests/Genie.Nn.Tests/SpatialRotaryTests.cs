@@ -60,4 +60,66 @@ public class SpatialRotaryTests
         Assert.Throws<ArgumentException>(() => new STTransformer(16, 2, 1, tokens: 4, maxFrames: 4, qkNorm: false, new Rng(1), rot));
         Assert.Throws<ArgumentException>(() => new SpatialRotary(2, 2, 0, 6, heads: 1));   // hd 6: no whole pairs per axis
     }
+
+    [Fact]
+    public void Angles_TurnTheFirstHalfOfThePairsByRow_AndTheSecondByColumn()
+    {
+        // hd 8: pairs 0, 1 by row·θ_j, pairs 2, 3 by column·θ_j, θ_0 = 1, θ_1 = 100^(−1/2); one offset token at angle 0.
+        var a = SpatialRotary.Angles(gridH: 3, gridW: 4, offset: 1, headDim: 8);
+        Assert.Equal((1 + 3 * 4) * 4, a.Length);
+        Assert.All(a[..4], v => Assert.Equal(0, v));
+        int token = 1 + 2 * 4 + 3;                                              // row 2, column 3
+        Assert.Equal([2.0, 0.2, 3.0, 0.3], a[(token * 4)..(token * 4 + 4)].Select(v => Math.Round(v, 10)).ToArray());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Transformer_WithRotary_GradientsMatchFiniteDifferences(bool qkNorm)
+    {
+        // The training path turns out of place and records the turn: the input's gradient through the whole stack
+        // must match central differences (an in-place turn while recording would leave the backward without Rᵀ).
+        var rot = new SpatialRotary(2, 2, 1, 8, heads: 1);
+        var model = new STTransformer(16, 2, 1, tokens: 5, maxFrames: 2, qkNorm, new Rng(4), rot);
+        var rng = new Rng(9);
+        // Weights of unit scale, so the scores (and the turn) matter: at the init's 0.02 the softmax is flat and the
+        // input's gradient runs almost all through v and the residual.
+        foreach (var (name, p) in model.NamedParameters())
+        {
+            var ps = p.Span;
+            bool qk = name.Contains("q_norm.weight") || name.Contains("k_norm.weight");   // qk_norm's unit heads scaled up
+            for (int i = 0; i < ps.Length; i++) ps[i] = (qk ? 2f : 0f) + 0.4f * rng.NextNormal();
+        }
+        var x = Tensor.Parameter("x", [1, 2, 5, 16], decay: false);
+        var xs = x.Span;
+        for (int i = 0; i < xs.Length; i++) xs[i] = rng.NextNormal();
+        var w = Enumerable.Range(0, x.Size).Select(_ => rng.NextNormal()).ToArray();
+        double Loss()
+        {
+            using var _ = new TensorScope();
+            using var __ = Tape.NoGrad();
+            var y = model.Forward(x).ToArray();
+            return y.Select((v, i) => (double)v * w[i]).Sum();
+        }
+        x.ZeroGrad();
+        using (new TensorScope())
+        {
+            var y = model.Forward(x);
+            Ops.Sum(Ops.Mul(y, Tensor.From(w, 1, 2, 5, 16))).Backward();
+        }
+        var grad = x.Grad!.ToArray();
+        const float eps = 1e-2f;
+        double worst = 0, scale = 0;
+        for (int i = 0; i < xs.Length; i++)
+        {
+            float keep = xs[i];
+            xs[i] = keep + eps; double up = Loss();
+            xs[i] = keep - eps; double down = Loss();
+            xs[i] = keep;
+            double numeric = (up - down) / (2 * eps);
+            worst = Math.Max(worst, Math.Abs(grad[i] - numeric));
+            scale = Math.Max(scale, Math.Abs(numeric));
+        }
+        Assert.True(worst <= 1e-2 * scale, $"worst |analytic − numeric| {worst} against the largest gradient {scale}");
+    }
 }

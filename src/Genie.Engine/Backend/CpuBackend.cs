@@ -257,7 +257,7 @@ public sealed unsafe class CpuBackend : IBackend
         if (cols % 3 != 0 || heads < 1 || (cols / 3) % heads != 0 || (cols / 3 / heads) % 2 != 0 || ropeHeads < 0 || ropeHeads > heads)
             throw new ArgumentException($"rotary: rows {x.ShapeString} are not packed [q | k | v] of {heads} heads of even width, or {ropeHeads} rotated heads");
         int dim = cols / 3, hd = dim / heads;
-        if (y.Size != x.Size || cos.Rank != 2 || cos.Shape[1] != hd / 2 || sin.Rank != 2 || sin.Shape[0] != cos.Shape[0] || sin.Shape[1] != hd / 2 || Rows(x) % cos.Shape[0] != 0)
+        if (y.Size != x.Size || cos.Rank != 2 || cos.Shape[0] < 1 || cos.Shape[1] != hd / 2 || sin.Rank != 2 || sin.Shape[0] != cos.Shape[0] || sin.Shape[1] != hd / 2 || Rows(x) % cos.Shape[0] != 0)
             throw new ArgumentException($"rotary: tables {cos.ShapeString} / {sin.ShapeString} do not fit rows {x.ShapeString} (output {y.ShapeString}) of head width {hd}");
         return (dim, hd, cos.Shape[0]);
     }
