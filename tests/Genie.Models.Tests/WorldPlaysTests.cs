@@ -114,6 +114,13 @@ public class WorldPlaysTests
         for (int f = 0; f <= actions.Length; f++) Assert.Equal(session.Frames[f], video.AsSpan(f * 16 * 16 * 3, 16 * 16 * 3).ToArray());
     }
 
+    // Token ids of `frames` frames for `model`'s tokenizer, drawn uniformly from its codebook.
+    private static int[] RandomIds(GenieModel model, int frames, int seed)
+    {
+        var rng = new Rng((ulong)seed);
+        return Enumerable.Range(0, frames * model.Tokenizer.Tokens).Select(_ => rng.NextInt(model.Config.Tokenizer.CodebookSize)).ToArray();
+    }
+
     [Theory]
     [InlineData("add")]
     [InlineData("token")]
@@ -126,9 +133,7 @@ public class WorldPlaysTests
         var plain = new GenieModel(TestData.Tiny($"dynamics.action_conditioning={conditioning}"), new Rng(21));
         Assert.Equal(plain.NamedParameters().Select(p => p.Name), model.NamedParameters().Select(p => p.Name));
         foreach (var ((_, a), (_, b)) in plain.NamedParameters().Zip(model.NamedParameters())) Assert.Equal(a.ToArray(), b.ToArray());
-        var rng = new Rng(6);
-        int n = model.Tokenizer.Tokens;
-        var ids = Enumerable.Range(0, 3 * n).Select(_ => rng.NextInt(model.Config.Tokenizer.CodebookSize)).ToArray();
+        var ids = RandomIds(model, frames: 3, seed: 6);
         float[] Logits(GenieModel m)
         {
             using var _ = new TensorScope();
@@ -156,9 +161,7 @@ public class WorldPlaysTests
         Assert.NotEqual(uncached, plain);
         // w = 0 samples from the pass without the action: the last frame's hidden states (what MaskGIT samples from) are
         // the same whatever its action, where at w = 1 they differ.
-        var rng = new Rng(6);
-        int n = model.Tokenizer.Tokens;
-        var ids = Enumerable.Range(0, 3 * n).Select(_ => rng.NextInt(model.Config.Tokenizer.CodebookSize)).ToArray();
+        var ids = RandomIds(model, frames: 3, seed: 6);
         float[] Last(int action)
         {
             using var _ = new TensorScope();
