@@ -39,13 +39,10 @@ public sealed class SpatialRotary
         Heads = heads;
         Period = offset + gridH * gridW;
         var angles = Angles(gridH, gridW, offset, headDim);
-        var cos = new float[angles.Length];
-        var sin = new float[angles.Length];
-        for (int i = 0; i < angles.Length; i++) { cos[i] = (float)Math.Cos(angles[i]); sin[i] = (float)Math.Sin(angles[i]); }
         Cos = Tensor.Persistent(Period, headDim / 2);
         Sin = Tensor.Persistent(Period, headDim / 2);
-        cos.CopyTo(Cos.Span);
-        sin.CopyTo(Sin.Span);
+        Span<float> cos = Cos.Span, sin = Sin.Span;
+        for (int i = 0; i < angles.Length; i++) { cos[i] = (float)Math.Cos(angles[i]); sin[i] = (float)Math.Sin(angles[i]); }
     }
 
     /// <summary>The angle (offset + H·W, hd/2) of each token row's column pairs: row·θ_j for the first hd/4 pairs,
