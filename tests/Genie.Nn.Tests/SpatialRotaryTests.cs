@@ -1,6 +1,7 @@
 using Genie.Core;
 using Genie.Engine;
 using Genie.Engine.Autograd;
+using Genie.Engine.Tests;
 using Genie.Nn;
 
 namespace Genie.Nn.Tests;
@@ -90,36 +91,7 @@ public class SpatialRotaryTests
             bool qk = name.Contains("q_norm.weight") || name.Contains("k_norm.weight");   // qk_norm's unit heads scaled up
             for (int i = 0; i < ps.Length; i++) ps[i] = (qk ? 2f : 0f) + 0.4f * rng.NextNormal();
         }
-        var x = Tensor.Parameter("x", [1, 2, 5, 16], decay: false);
-        var xs = x.Span;
-        for (int i = 0; i < xs.Length; i++) xs[i] = rng.NextNormal();
-        var w = Enumerable.Range(0, x.Size).Select(_ => rng.NextNormal()).ToArray();
-        double Loss()
-        {
-            using var _ = new TensorScope();
-            using var __ = Tape.NoGrad();
-            var y = model.Forward(x).ToArray();
-            return y.Select((v, i) => (double)v * w[i]).Sum();
-        }
-        x.ZeroGrad();
-        using (new TensorScope())
-        {
-            var y = model.Forward(x);
-            Ops.Sum(Ops.Mul(y, Tensor.From(w, 1, 2, 5, 16))).Backward();
-        }
-        var grad = x.Grad!.ToArray();
-        const float eps = 1e-2f;
-        double worst = 0, scale = 0;
-        for (int i = 0; i < xs.Length; i++)
-        {
-            float keep = xs[i];
-            xs[i] = keep + eps; double up = Loss();
-            xs[i] = keep - eps; double down = Loss();
-            xs[i] = keep;
-            double numeric = (up - down) / (2 * eps);
-            worst = Math.Max(worst, Math.Abs(grad[i] - numeric));
-            scale = Math.Max(scale, Math.Abs(numeric));
-        }
-        Assert.True(worst <= 1e-2 * scale, $"worst |analytic − numeric| {worst} against the largest gradient {scale}");
+        var x = GradCheck.Param(rng, 1f, 1, 2, 5, 16);
+        GradCheck.Check(() => model.Forward(x), [x], tolerance: 1e-2, eps: 1e-2f);
     }
 }
