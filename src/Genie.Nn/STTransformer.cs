@@ -117,6 +117,47 @@ public sealed class STTransformer : Module
         return FinalNorm.Forward(x);
     }
 
+    /// <summary>
+    /// Weights for this transformer grown from a shallower one's (<paramref name="weights"/>, named under
+    /// <paramref name="prefix"/>): the old stack's block i becomes block ⌊i·depth/oldDepth⌋, so its blocks stay in order
+    /// and spread evenly, and every other block keeps this transformer's seeded weights with its three output
+    /// projections (attn_s.proj, attn_t.proj, ffn.fc2) set to zero, which makes it the identity on the residual stream.
+    /// The grown stack therefore computes exactly what the old one did, and training then finds uses for the new blocks.
+    /// Weights outside the blocks are passed through; the result names every weight of this transformer under
+    /// <paramref name="prefix"/> (and keeps the entries outside it), ready for <see cref="Module.LoadWeights"/>.
+    /// </summary>
+    public Dictionary<string, (int[] Shape, float[] Data)> GrownWeights(IReadOnlyDictionary<string, (int[] Shape, float[] Data)> weights, string prefix)
+    {
+        string blocks = prefix + "blocks.";
+        int oldDepth = 0;
+        while (weights.Keys.Any(k => k.StartsWith($"{blocks}{oldDepth}.", StringComparison.Ordinal))) oldDepth++;
+        if (oldDepth == 0) throw new InvalidDataException($"the checkpoint has no blocks under '{blocks}'");
+        if (oldDepth > Blocks.Length) throw new InvalidDataException($"the checkpoint's stack has {oldDepth} blocks, more than this one's {Blocks.Length}; growing only adds blocks");
+        var grown = weights.Where(kv => !kv.Key.StartsWith(blocks, StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        var fromOld = new int?[Blocks.Length];
+        for (int i = 0; i < oldDepth; i++) fromOld[i * Blocks.Length / oldDepth] = i;
+        for (int j = 0; j < Blocks.Length; j++)
+        {
+            foreach (var (name, p) in Blocks[j].NamedParameters())
+            {
+                string key = $"{blocks}{j}.{name}";
+                if (fromOld[j] is int i)
+                {
+                    if (!weights.TryGetValue($"{blocks}{i}.{name}", out var w))
+                        throw new InvalidDataException($"the checkpoint has no weight '{blocks}{i}.{name}'");
+                    grown[key] = w;
+                }
+                else
+                {
+                    bool output = name.StartsWith("attn_s.proj.", StringComparison.Ordinal) || name.StartsWith("attn_t.proj.", StringComparison.Ordinal) ||
+                                  name.StartsWith("ffn.fc2.", StringComparison.Ordinal);
+                    grown[key] = (p.Shape.ToArray(), output ? new float[p.Size] : p.ToArray());
+                }
+            }
+        }
+        return grown;
+    }
+
     /// <summary>Adds the spatial embedding and temporal embeddings rows [t0, t0 + T).</summary>
     internal Tensor AddPositions(Tensor x_BTND, int t0)
     {

@@ -43,4 +43,38 @@ public class ModuleTests
         for (int i = 0; i < 3 * frame; i++) Assert.Equal(a[i], b[i]);       // frames 0..2 unchanged
         Assert.Contains(Enumerable.Range(3 * frame, frame), i => Math.Abs(a[i] - b[i]) > 1e-3);
     }
+
+    [Theory]
+    [InlineData(2, 4)]
+    [InlineData(2, 3)]
+    [InlineData(2, 2)]
+    public void GrownWeights_ComputeWhatTheShallowerStackDid_AndKeepItsBlocksInOrder(int oldDepth, int newDepth)
+    {
+        var shallow = new STTransformer(16, 2, oldDepth, tokens: 3, maxFrames: 4, qkNorm: true, new Rng(3));
+        var weights = shallow.NamedParameters("body.").ToDictionary(p => p.Name, p => (p.Param.Shape, p.Param.ToArray()));
+        var deep = new STTransformer(16, 2, newDepth, tokens: 3, maxFrames: 4, qkNorm: true, new Rng(4));
+        var grown = deep.GrownWeights(weights, "body.");
+        deep.LoadWeights(grown, "body.");
+        // Old block i sits at ⌊i·new/old⌋ with its weights; a new block's output projections are zero, its other weights seeded.
+        for (int i = 0; i < oldDepth; i++)
+            Assert.Equal(weights[$"body.blocks.{i}.attn_t.qkv.weight"].Item2, grown[$"body.blocks.{i * newDepth / oldDepth}.attn_t.qkv.weight"].Data);
+        var added = Enumerable.Range(0, newDepth).Except(Enumerable.Range(0, oldDepth).Select(i => i * newDepth / oldDepth)).ToList();
+        Assert.Equal(newDepth - oldDepth, added.Count);
+        foreach (int j in added)
+        {
+            Assert.All(grown[$"body.blocks.{j}.ffn.fc2.weight"].Data, v => Assert.Equal(0f, v));
+            Assert.All(grown[$"body.blocks.{j}.attn_s.proj.weight"].Data, v => Assert.Equal(0f, v));
+            Assert.Contains(grown[$"body.blocks.{j}.ffn.fc1.weight"].Data, v => v != 0f);
+        }
+        var rng = new Rng(5);
+        var x = Enumerable.Range(0, 2 * 4 * 3 * 16).Select(_ => rng.NextNormal()).ToArray();
+        using var _ = new TensorScope();
+        using var __ = Engine.Autograd.Tape.NoGrad();
+        var a = shallow.Forward(Tensor.From(x, 2, 4, 3, 16)).ToArray();
+        var b = deep.Forward(Tensor.From(x, 2, 4, 3, 16)).ToArray();
+        for (int i = 0; i < a.Length; i++) Assert.Equal(a[i], b[i], 5);
+        // Growing never removes blocks, and a checkpoint without blocks is not a stack.
+        Assert.Throws<InvalidDataException>(() => new STTransformer(16, 2, 1, tokens: 3, maxFrames: 4, qkNorm: true, new Rng(4)).GrownWeights(weights, "body."));
+        Assert.Throws<InvalidDataException>(() => deep.GrownWeights(weights, "other."));
+    }
 }

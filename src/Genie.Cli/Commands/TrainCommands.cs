@@ -74,10 +74,14 @@ public static class TrainCommands
             "the others start from seeded weights, e.g. a new latent action model with another lam.num_actions", "lam,dynamics");
         var stopAt = Opt.OptionalInt("--stop-at", "stop after step N, checkpointed there, though the schedule runs to the configured steps " +
             "(a slice of the run: continue it later with --resume)", min: 1);
+        var grow = Opt.Flag("--init-grow", "with --init: RUN0's dynamics model may have fewer blocks than this config's dynamics.depth " +
+            "(--set dynamics.depth=N); its blocks are spread evenly over the deeper stack and each new block starts as the identity " +
+            "(output projections zero), so training starts from what RUN0 computes");
         var cmd = new Command(stage, description) { data, outOption, resume, init, config, sets, stopAt, threads };
-        if (stage == "dynamics") { cmd.Add(tokenizer); cmd.Add(initParts); }
+        if (stage == "dynamics") { cmd.Add(tokenizer); cmd.Add(initParts); cmd.Add(grow); }
         cmd.SetAction(p => Run(stage, p.GetValue(resume), p.GetValue(data), p.GetValue(outOption), stage == "dynamics" ? p.GetValue(tokenizer) : null,
-            p.GetValue(init), stage == "dynamics" ? p.GetValue(initParts) : null, p.GetValue(sets)!, p.GetValue(config), p.GetValue(stopAt), p.GetValue(threads)));
+            p.GetValue(init), stage == "dynamics" ? p.GetValue(initParts) : null, p.GetValue(sets)!, p.GetValue(config), p.GetValue(stopAt), p.GetValue(threads),
+            stage == "dynamics" && p.GetValue(grow)));
         return cmd;
     }
 
@@ -149,8 +153,9 @@ public static class TrainCommands
     }
 
     private static int Run(string stage, string? resume, string? dataDir, string? outDir, string? tokenizerRun, string? init, string? initParts,
-        string[] sets, string? configName, int? stopAt, int threads)
+        string[] sets, string? configName, int? stopAt, int threads, bool grow = false)
     {
+        if (grow && init is null) throw new UsageException("--init-grow grows the dynamics model of --init RUN0; give --init too");
         string[]? parts = initParts?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (parts is not null && init is null) throw new UsageException("--init-parts says which models start from --init RUN0; give --init too");
         if (parts is not null && (parts.Length == 0 || parts.Any(x => x is not ("lam" or "dynamics"))))
@@ -196,7 +201,7 @@ public static class TrainCommands
         var bar = new ProgressBar($"train {stage}", train.Steps, "steps");
         string? lastMessage = null;
         if (init is not null) Checkpoint.RequireLatest(init);   // a clear error before anything starts
-        var options = new RunOptions(runDir, resume is not null, InitFrom: init, InitParts: parts, StopAt: stopAt, Progress: p =>
+        var options = new RunOptions(runDir, resume is not null, InitFrom: init, InitParts: parts, StopAt: stopAt, GrowDepth: grow, Progress: p =>
         {
             if (p.Message is not null && p.Message != lastMessage) { bar.Note(p.Message); lastMessage = p.Message; }
             bar.Report(p.Step, (long)(p.Step * (double)train.BatchSize * train.ClipLength), "frames");

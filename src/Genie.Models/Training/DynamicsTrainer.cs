@@ -56,7 +56,9 @@ public sealed class DynamicsTrainer : Trainer
         if (parts.Count == 0 || parts.Any(p => p is not ("lam" or "dynamics")))
             throw new ArgumentException($"the models to initialise must be lam and/or dynamics, got '{string.Join(",", parts)}'");
         if (parts.Contains("lam")) LoadExactly(Genie.Lam, weights, "lam.");
-        if (parts.Contains("dynamics")) LoadExactly(Genie.Dynamics, weights, "dynamics.");
+        if (parts.Contains("dynamics"))
+            LoadExactly(Genie.Dynamics, Options.GrowDepth ? Genie.Dynamics.Body.GrownWeights(weights, "dynamics.body.") : weights, "dynamics.");
+        else if (Options.GrowDepth) throw new ArgumentException("growing the dynamics model's depth needs it among the models to initialise");
     }
 
     /// <inheritdoc />

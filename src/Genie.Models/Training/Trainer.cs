@@ -31,8 +31,11 @@ public readonly record struct TrainProgress(int Step, int Total, double Loss, do
 /// of actions under a trained dynamics model).</param>
 /// <param name="StopAt">Stop after this step (validated and checkpointed there) though the schedule runs to the
 /// configured steps: a slice of a run, to continue later with <paramref name="Resume"/> exactly as if never stopped.</param>
+/// <param name="GrowDepth">Dynamics stage with <paramref name="InitFrom"/>: the init run's dynamics model may have fewer
+/// blocks than this config's <c>dynamics.depth</c>; its blocks are spread over the deeper stack and the new ones start as
+/// the identity (<see cref="Genie.Nn.STTransformer.GrownWeights"/>).</param>
 public sealed record RunOptions(string RunDir, bool Resume, Action<TrainProgress>? Progress = null, string? InitFrom = null,
-    IReadOnlyList<string>? InitParts = null, int? StopAt = null);
+    IReadOnlyList<string>? InitParts = null, int? StopAt = null, bool GrowDepth = false);
 
 /// <summary>
 /// The training loop shared by both stages: seeded start or exact resume, warm-up + cosine learning rate,
