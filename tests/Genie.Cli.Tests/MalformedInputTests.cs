@@ -111,6 +111,7 @@ public class MalformedInputTests(CliFixture f) : IClassFixture<CliFixture>
         new[] { "train", "dynamics", "--data", "DATA", "--tokenizer", "/no/such/run", "--init-parts", "dynamics", "--out", "/tmp/never" },
         new[] { "train", "dynamics", "--data", "DATA", "--tokenizer", "/no/such/run", "--init", "/no/such/run", "--init-parts", "tokenizer", "--out", "/tmp/never" },
         new[] { "train", "dynamics", "--data", "DATA", "--tokenizer", "/no/such/run", "--init", "/no/such/run", "--out", "/tmp/never" },
+        new[] { "train", "dynamics", "--data", "DATA", "--tokenizer", "/no/such/run", "--init-grow", "--set", "dynamics.depth=8", "--out", "/tmp/never" },
         new[] { "train", "merge-codes", "--tokenizer", "/no/such/run", "--out", "/tmp/never" },
         new[] { "train", "merge-codes", "--tokenizer", "/no/such/run", "--out", "/tmp/never", "--threshold", "2" },
         new[] { "eval", "--run", "/no/such/run", "--data", "DATA" },

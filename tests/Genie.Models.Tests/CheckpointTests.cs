@@ -1,5 +1,6 @@
 using Genie.Core;
 using Genie.Data;
+using Genie.Engine;
 using Genie.Engine.IO;
 using Genie.Models;
 using Genie.Models.Training;
@@ -151,6 +152,30 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(3, p2["lam.vq.codebook"].Length / cfgNewLam.Lam.LatentDim);
         Assert.Throws<InvalidDataException>(() => new DynamicsTrainer(cfgNewLam, tokB, Data(cfgNewLam).Train, val,
             new RunOptions(Path.Combine(_root, "parts2"), false, InitFrom: runA)).Run());   // both parts: the LAM does not fit
+
+        // --init-grow: a deeper dynamics model starts from the shallower one's blocks, the new ones the identity, so it
+        // predicts what the init run predicts.
+        var cfgGrow = TestData.Tiny("dynamics.depth=3", "train_dynamics.steps=1", "train_dynamics.lr=1e-12", "train_dynamics.min_lr=1e-13",
+            "train_dynamics.warmup=0", "train_dynamics.eval_every=1", "train_dynamics.checkpoint_every=1");
+        var grownRun = Path.Combine(_root, "grown");
+        new DynamicsTrainer(cfgGrow, tokB, Data(cfgGrow).Train, val, new RunOptions(grownRun, false, InitFrom: runA, GrowDepth: true)).Run();
+        var (shallow, deep) = (GenieModel.Load(runA), GenieModel.Load(grownRun));
+        Assert.Equal(3, deep.Dynamics.Body.NamedParameters().Where(p => p.Name.StartsWith("blocks.")).Select(p => p.Name.Split('.')[1]).Distinct().Count());
+        var rng = new Rng(9);
+        int frames = 3, tokens = shallow.Dynamics.Tokens;
+        var ids = Enumerable.Range(0, frames * tokens).Select(_ => rng.NextInt(shallow.Dynamics.CodebookSize)).ToArray();
+        var actions = Enumerable.Range(0, (frames - 1) * cfg.Lam.LatentDim).Select(_ => rng.NextNormal()).ToArray();
+        using (new TensorScope())
+        using (Engine.Autograd.Tape.NoGrad())
+        {
+            var before = shallow.Dynamics.Logits(ids, Tensor.From(actions, frames - 1, cfg.Lam.LatentDim), 1, frames).ToArray();
+            var after = deep.Dynamics.Logits(ids, Tensor.From(actions, frames - 1, cfg.Lam.LatentDim), 1, frames).ToArray();
+            for (int i = 0; i < before.Length; i++) Assert.True(Math.Abs(before[i] - after[i]) < 1e-4, $"logit {i}: {before[i]} vs {after[i]}");
+        }
+        Assert.Throws<ArgumentException>(() => new DynamicsTrainer(cfgGrow, tokB, Data(cfgGrow).Train, val,
+            new RunOptions(Path.Combine(_root, "grown2"), false, InitFrom: runA, InitParts: ["lam"], GrowDepth: true)).Run());   // growing needs the dynamics part
+        Assert.Throws<InvalidDataException>(() => new DynamicsTrainer(cfgGrow, tokB, Data(cfgGrow).Train, val,
+            new RunOptions(Path.Combine(_root, "grown3"), false, InitFrom: runA)).Run());   // without --init-grow a deeper model is another architecture
 
         // Another architecture is refused before the run folder is made.
         var other = TestData.Tiny("dynamics.depth=1");
