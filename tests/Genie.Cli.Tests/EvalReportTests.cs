@@ -76,8 +76,20 @@ public class EvalReportTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
         foreach (var key in new[] { "tokenizer_psnr", "codes_used", "action_nmi", "action_accuracy", "transitions" })
             Assert.Equal(full.GetProperty(key).GetRawText(), quick.GetProperty(key).GetRawText());
         Assert.Equal(full.GetProperty("latent_true_counts").GetRawText(), quick.GetProperty("latent_true_counts").GetRawText());
-        foreach (var key in new[] { "latent_direction_counts", "latent_direction_nmi", "latent_direction_share" })
+        foreach (var key in new[] { "latent_direction_counts", "latent_direction_nmi", "latent_direction_share", "latent_self_follow",
+                     "latent_self_follow_by_action", "world_held_latent_counts", "world_held_latent_purity", "world_held_latent_nmi",
+                     "world_held_latent_self_follow", "world_buttons" })
             Assert.Equal(full.GetProperty(key).GetRawText(), quick.GetProperty(key).GetRawText());
+        // The world's buttons as the LAM reads them: a row per button, each held 3 frames from 2 prompts (fewer where an episode ended).
+        var held = quick.GetProperty("world_held_latent_counts").EnumerateArray().Select(row => row.EnumerateArray().Select(c => c.GetInt32()).ToArray()).ToArray();
+        Assert.Equal(quick.GetProperty("world_buttons").GetArrayLength(), held.Length);
+        Assert.Equal(quick.GetProperty("true_actions").EnumerateArray().Select(e => e.GetString()),
+            quick.GetProperty("world_buttons").EnumerateArray().Select(e => e.GetString()));
+        Assert.All(held, row => Assert.InRange(row.Sum(), 0, 2 * 3));
+        Assert.Equal(Math.Round(held.Where(row => row.Sum() > 0).Average(row => (double)row.Max() / row.Sum()), 4),
+            quick.GetProperty("world_held_latent_purity").GetDouble());
+        Assert.InRange(quick.GetProperty("latent_self_follow").GetDouble(), 0, 1);
+        Assert.Equal(4, quick.GetProperty("latent_self_follow_by_action").GetArrayLength());
         int[][] Matrix(string key) => full.GetProperty(key).EnumerateArray().Select(row => row.EnumerateArray().Select(c => c.GetInt32()).ToArray()).ToArray();
         int transitions = full.GetProperty("transitions").GetInt32();
         Assert.Equal(transitions, Matrix("latent_direction_counts").Sum(row => row.Sum()));

@@ -432,6 +432,54 @@ public class WorldPlaysTests
     }
 
     [Fact]
+    public void SelfFollow_CountsHowOftenEachLabelFollowsItself_WithinSequencesOnly()
+    {
+        // Label 0 starts four pairs, (0,0), (0,0), (0,1) and (0,1); label 1 one, (1,1); the (1,0) across the two
+        // sequences is no pair.
+        var (per, overall) = Metrics.SelfFollow([[0, 0, 0, 1], [0, 1, 1]], 3);
+        Assert.Equal(2.0 / 4, per[0], 12);
+        Assert.Equal(1.0, per[1], 12);
+        Assert.True(double.IsNaN(per[2]));
+        Assert.Equal(3.0 / 5, overall, 12);
+        Assert.Equal((0.0, true), (Metrics.SelfFollow([[2], []], 3).Overall, double.IsNaN(Metrics.SelfFollow([[2]], 3).PerLabel[2])));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Metrics.SelfFollow([[0, 3]], 3));
+
+        Assert.Equal((0.75 + 0.5) / 2, Metrics.RowPurity([[3, 1], [0, 0], [2, 2]]), 12);
+        Assert.Equal(1.0, Metrics.RowPurity([[0, 5], [4, 0]]));
+        Assert.Equal(0.0, Metrics.RowPurity([[0, 0]]));
+    }
+
+    [Fact]
+    public void HeldLatents_CountsTheLamsReadingOfEachHeldButton()
+    {
+        var cfg = TestData.Tiny();
+        var lam = new LatentActionModel(cfg, new Rng(3));
+        int t = cfg.MaxFrames, fb = cfg.Height * cfg.Width * 3;
+        var moving = TestData.MovingSquare(t, cfg.Height, new Rng(4)).Frames;
+        List<byte[]> Frames(int count) => Enumerable.Range(0, count).Select(i => moving.AsSpan(i * fb, fb).ToArray()).ToList();
+        // Button 0 and button 2 give the same frames, button 1 a rollout cut short, button 3 one that ended at once.
+        var held = GenieEvaluation.ComputeHeldLatents(lam, cfg, 4, [(0, Frames(t)), (1, Frames(t - 1)), (2, Frames(t)), (3, Frames(1))]);
+        Assert.Equal(4, held.Counts.Length);
+        Assert.Equal(cfg.Lam.NumActions, held.Counts[0].Length);
+        Assert.Equal([t - 1, t - 2, t - 1, 0], held.Counts.Select(r => r.Sum()));
+        Assert.Equal(held.Counts[0], held.Counts[2]);       // the same frames read the same way, whichever button made them
+        // The LAM's own ids, read one rollout at a time, give the rows and the self-follow.
+        int[] Ids(int n) => lam.InferActions(Patches.Tensor(moving.AsSpan(0, n * fb).ToArray(), 1, n, cfg.Height, cfg.Width, cfg.Lam.Patch));
+        var whole = Ids(t);
+        for (int a = 0; a < cfg.Lam.NumActions; a++) Assert.Equal(whole.Count(id => id == a), held.Counts[0][a]);
+        Assert.Equal(Metrics.SelfFollow([whole, Ids(t - 1), whole], cfg.Lam.NumActions).Overall, held.SelfFollow, 12);
+        Assert.Equal(Metrics.RowPurity(held.Counts), held.Purity, 12);
+
+        // Two buttons whose frames are the same cannot be told apart: no information.
+        var same = GenieEvaluation.ComputeHeldLatents(lam, cfg, 2, [(0, Frames(t)), (1, Frames(t))]);
+        Assert.Equal(0.0, same.Nmi, 9);
+        Assert.Throws<ArgumentOutOfRangeException>(() => GenieEvaluation.ComputeHeldLatents(lam, cfg, 2, [(2, Frames(3))]));
+        Assert.Throws<ArgumentException>(() => GenieEvaluation.ComputeHeldLatents(lam, cfg, 2, [(0, Frames(1))]));
+        Assert.Throws<ArgumentException>(() => GenieEvaluation.ComputeHeldLatents(lam, cfg, 2,
+            [(0, Enumerable.Repeat(moving.AsSpan(0, fb).ToArray(), cfg.MaxFrames + 1).ToList())]));
+    }
+
+    [Fact]
     public void SessionAppend_TeacherForcesTheContext_AndSampleNextLeavesTheFramesAlone()
     {
         var cfg = TestData.Tiny();

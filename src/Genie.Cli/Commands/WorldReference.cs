@@ -19,10 +19,11 @@ public static class WorldReference
     /// Rebuilds the world from the dataset's manifest (platformer settings and each episode's <c>level_seed</c>),
     /// replays the episode's recorded actions up to each prompt (checking that the replayed frame is the prompt, pixel
     /// for pixel), then holds every action for <paramref name="frames"/> frames. Returns null, with the reason, for data
-    /// the world cannot replay (video, another world, an episode that does not replay exactly).
+    /// the world cannot replay (video, another world, an episode that does not replay exactly). Each rollout (the button
+    /// and its frames, the prompt first) is added to <paramref name="rollouts"/> when one is given.
     /// </summary>
     public static (Controllability? Control, string? Reason) Controllability(Dataset dataset, IReadOnlyList<(int Episode, int Start)> prompts,
-        int frames, int radius = 12)
+        int frames, int radius = 12, List<(int Button, IReadOnlyList<byte[]> Frames)>? rollouts = null)
     {
         var details = dataset.Manifest.Details;
         if (details?["world"]?.GetValue<string>() != "platformer" || details["settings"] is not JsonObject json)
@@ -56,6 +57,7 @@ public static class WorldReference
                 world.Step(a);
                 rollout.Add(world.Render().Data);
             }
+            rollouts?.Add((a, rollout));
             return rollout;
         }, (x, y) => Metrics.ViewShift(x, y, h, w, radius));
         return (control, null);

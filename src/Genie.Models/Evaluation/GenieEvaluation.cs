@@ -108,7 +108,22 @@ public sealed record TokenizerQuality(double Psnr, int Frames, int CodesUsed, do
 /// <param name="DirectionShare">Of the transitions whose view moves, the share that move their latent action's most common way
 /// among its moving transitions: the rollouts' direction agreement a model would reach that gave each latent one motion
 /// whatever the frame (a model that reads the frames can do better, one whose latents mean less cannot).</param>
-public sealed record LatentMotion(int[][] Counts, double Nmi, double DirectionShare);
+/// <param name="SelfFollow">Per latent action, the share of its transitions that the next transition of the clip shares
+/// (<see cref="Metrics.SelfFollow"/>; NaN for a latent never followed within a clip).</param>
+/// <param name="SelfFollowOverall">The same over all consecutive transitions.</param>
+public sealed record LatentMotion(int[][] Counts, double Nmi, double DirectionShare, double[] SelfFollow, double SelfFollowOverall);
+
+/// <summary>
+/// What the latent action model makes of a world's own buttons held (<see cref="GenieEvaluation.ComputeHeldLatents"/>):
+/// the rollouts of the controllability yardstick, each button held from each prompt, read by the LAM one transition at a
+/// time. A LAM whose latents were the buttons would give a held button one latent, and different buttons different ones.
+/// </summary>
+/// <param name="Counts">Transitions by button held (rows) and latent action inferred (columns).</param>
+/// <param name="Purity">Mean over buttons of the share of the button's transitions that get its most common latent
+/// (<see cref="Metrics.RowPurity"/>).</param>
+/// <param name="Nmi">Normalised mutual information between button and latent over those transitions.</param>
+/// <param name="SelfFollow">Of consecutive transitions within one held rollout, the share whose latent is the same.</param>
+public sealed record HeldLatents(int[][] Counts, double Purity, double Nmi, double SelfFollow);
 
 /// <summary>The paper's evaluation of a trained Genie on held-out clips.</summary>
 public static class GenieEvaluation
@@ -375,12 +390,15 @@ public static class GenieEvaluation
     {
         var latent = new List<int>();
         var direction = new List<int>();
+        var sequences = new List<int[]>();
         int frameBytes = cfg.Height * cfg.Width * 3;
         foreach (var batch in clips)
         {
             int[] ids;
             using (new TensorScope())
                 ids = lam.InferActions(Patches.Tensor(batch.Frames, batch.BatchSize, batch.ClipLength, batch.Height, batch.Width, cfg.Lam.Patch));
+            for (int c = 0; c < batch.BatchSize; c++)
+                sequences.Add(ids.AsSpan(c * (batch.ClipLength - 1), batch.ClipLength - 1).ToArray());
             for (int c = 0; c < batch.BatchSize; c++)
                 for (int i = 0; i < batch.ClipLength - 1; i++)
                 {
@@ -392,6 +410,43 @@ public static class GenieEvaluation
         }
         if (latent.Count == 0) throw new ArgumentException("no transitions to measure");
         var counts = Metrics.CountMatrix(latent.ToArray(), direction.ToArray(), cfg.Lam.NumActions, Metrics.DirectionNames.Count);
-        return new LatentMotion(counts, Metrics.NormalizedMutualInformation(latent.ToArray(), direction.ToArray()), Metrics.DirectionShare(counts));
+        var (follow, overall) = Metrics.SelfFollow(sequences, cfg.Lam.NumActions);
+        return new LatentMotion(counts, Metrics.NormalizedMutualInformation(latent.ToArray(), direction.ToArray()), Metrics.DirectionShare(counts),
+            follow, overall);
+    }
+
+    /// <summary>
+    /// The latent actions the LAM infers from rollouts of a world's own buttons held: <paramref name="rollouts"/> gives
+    /// for each the button (0 ≤ button &lt; <paramref name="buttons"/>) and its frames (H, W, 3 each; at least two, at most
+    /// the model's <see cref="GenieConfig.MaxFrames"/>), read as one clip. See <see cref="HeldLatents"/>.
+    /// </summary>
+    public static HeldLatents ComputeHeldLatents(LatentActionModel lam, GenieConfig cfg, int buttons,
+        IEnumerable<(int Button, IReadOnlyList<byte[]> Frames)> rollouts)
+    {
+        var button = new List<int>();
+        var latent = new List<int>();
+        var sequences = new List<int[]>();
+        int frameBytes = cfg.Height * cfg.Width * 3;
+        foreach (var (b, frames) in rollouts)
+        {
+            if ((uint)b >= (uint)buttons) throw new ArgumentOutOfRangeException(nameof(rollouts), $"button {b} is outside 0..{buttons - 1}");
+            if (frames.Count < 2) continue;   // an episode that ended at once: no transition to read
+            if (frames.Count > cfg.MaxFrames) throw new ArgumentException($"a rollout of {frames.Count} frames is longer than the model's {cfg.MaxFrames}");
+            var clip = new byte[frames.Count * frameBytes];
+            for (int i = 0; i < frames.Count; i++)
+            {
+                if (frames[i].Length != frameBytes) throw new ArgumentException($"a frame of {frames[i].Length} bytes, not {cfg.Width}x{cfg.Height}x3");
+                frames[i].CopyTo(clip, i * frameBytes);
+            }
+            int[] ids;
+            using (new TensorScope())
+                ids = lam.InferActions(Patches.Tensor(clip, 1, frames.Count, cfg.Height, cfg.Width, cfg.Lam.Patch));
+            sequences.Add(ids);
+            foreach (var id in ids) { button.Add(b); latent.Add(id); }
+        }
+        if (latent.Count == 0) throw new ArgumentException("no held rollout with a transition to read");
+        var counts = Metrics.CountMatrix(button.ToArray(), latent.ToArray(), buttons, cfg.Lam.NumActions);
+        return new HeldLatents(counts, Metrics.RowPurity(counts), Metrics.NormalizedMutualInformation(button.ToArray(), latent.ToArray()),
+            Metrics.SelfFollow(sequences, cfg.Lam.NumActions).Overall);
     }
 }

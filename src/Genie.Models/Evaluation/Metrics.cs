@@ -214,6 +214,51 @@ public static class Metrics
     }
 
     /// <summary>
+    /// How often each label follows itself: of the consecutive pairs within each sequence (a clip's latent actions, one
+    /// per transition) whose first label is l, the share whose second is l too (<c>PerLabel[l]</c>, NaN where l never
+    /// starts a pair), and the same over all pairs (<c>Overall</c>). A latent action that is a button held for many
+    /// frames follows itself most of the time; one that marks a motion event (the first frame of a jump) rarely does,
+    /// and holding it for many frames asks the dynamics model for a sequence its training never showed.
+    /// </summary>
+    public static (double[] PerLabel, double Overall) SelfFollow(IEnumerable<IReadOnlyList<int>> sequences, int labels)
+    {
+        var pairs = new int[labels];
+        var same = new int[labels];
+        foreach (var seq in sequences)
+            for (int i = 1; i < seq.Count; i++)
+            {
+                int a = seq[i - 1];
+                if ((uint)a >= (uint)labels || (uint)seq[i] >= (uint)labels)
+                    throw new ArgumentOutOfRangeException(nameof(sequences), $"label {Math.Max(a, seq[i])} is outside 0..{labels - 1}");
+                pairs[a]++;
+                if (seq[i] == a) same[a]++;
+            }
+        int total = pairs.Sum();
+        var per = new double[labels];
+        for (int l = 0; l < labels; l++) per[l] = pairs[l] == 0 ? double.NaN : (double)same[l] / pairs[l];
+        return (per, total == 0 ? 0 : (double)same.Sum() / total);
+    }
+
+    /// <summary>
+    /// Of a count matrix (rows: one labeling, e.g. the button held; columns: another, e.g. the latent action inferred),
+    /// the mean over rows with any count of the share of the row's most common column: 1 when every row keeps to one
+    /// column; 0 when there are no counts.
+    /// </summary>
+    public static double RowPurity(int[][] counts)
+    {
+        double sum = 0;
+        int rows = 0;
+        foreach (var row in counts)
+        {
+            int total = row.Sum();
+            if (total == 0) continue;
+            sum += (double)row.Max() / total;
+            rows++;
+        }
+        return rows == 0 ? 0 : sum / rows;
+    }
+
+    /// <summary>
     /// Co-occurrence counts of two labelings: <c>counts[x][y]</c> is how often label x of <paramref name="x"/> (0 ≤ x &lt;
     /// <paramref name="rows"/>) stands beside label y of <paramref name="y"/> (0 ≤ y &lt; <paramref name="columns"/>).
     /// For latent against true actions this is the matrix behind <see cref="NormalizedMutualInformation"/> and
