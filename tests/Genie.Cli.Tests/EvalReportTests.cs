@@ -162,6 +162,10 @@ public class EvalReportTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
         var directions = html[html.IndexOf("id=\"directions\"")..html.IndexOf("</section>", html.IndexOf("id=\"directions\""))];
         Assert.Equal(3, CountOf(directions, "class=\"plot\""));
         Assert.Contains("class=\"plot training\"", html);                         // the dynamics run has a metrics.jsonl
+        // The world's buttons held, as the LAM reads them: one heat map.
+        var heldSection = html[html.IndexOf("id=\"held\"")..html.IndexOf("</section>", html.IndexOf("id=\"held\""))];
+        Assert.Equal(1, CountOf(heldSection, "class=\"plot\""));
+        Assert.Contains(root.GetProperty("world_held_latent_purity").GetDouble().ToString("0.####", System.Globalization.CultureInfo.InvariantCulture), heldSection);
         // The plots carry their text (title, axis labels): the first plot's title band is not blank. Without a font
         // file SkiaSharp's self-contained build finds no font and draws every text as nothing.
         var firstPlot = System.Text.RegularExpressions.Regex.Match(html, "src=\"data:image/png;base64,([A-Za-z0-9+/=]+)\"").Groups[1].Value;

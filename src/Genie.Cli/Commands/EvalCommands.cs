@@ -270,6 +270,7 @@ public static class EvalCommands
                     results["world_held_latent_self_follow"] = Math.Round(hl.SelfFollow, 4);
                     results["world_held_latent_counts"] = hl.Counts;
                     results["world_buttons"] = Enumerable.Range(0, world.Actions.Count).Select(Name).ToList();
+                    pictures = pictures with { HeldLatents = hl.Counts, ButtonNames = Enumerable.Range(0, world.Actions.Count).Select(Name).ToList() };
                 }
                 else Console.Error.WriteLine($"note: no world_control_still_share or world_held_latent_*: {why}");
             }

@@ -23,10 +23,14 @@ namespace Genie.Cli.Report;
 /// <param name="LatentDirections">Transitions by latent action and the way the real view moves (<see cref="Metrics.DirectionNames"/>).</param>
 /// <param name="Directions">Transitions by the real view's direction and the inferred-action rollouts', when rolled out.</param>
 /// <param name="DirectionsRealContext">The same for the teacher-forced next frames.</param>
+/// <param name="HeldLatents">Transitions of the world's own buttons held (rows, named by <paramref name="ButtonNames"/>) by the
+/// latent action the LAM reads in them (columns), when the world could replay the prompts.</param>
+/// <param name="ButtonNames">Names of the world's buttons.</param>
 public sealed record ReportPictures(int Height, int Width, IReadOnlyList<RolloutClip> Rollouts,
     double[]? PsnrInferred = null, double[]? PsnrRandom = null, double[]? PsnrRealContext = null,
     int[][]? Counts = null, IReadOnlyList<string>? TrueActionNames = null, IReadOnlyList<ActionMotion>? Control = null,
-    int[][]? LatentDirections = null, int[][]? Directions = null, int[][]? DirectionsRealContext = null);
+    int[][]? LatentDirections = null, int[][]? Directions = null, int[][]? DirectionsRealContext = null,
+    int[][]? HeldLatents = null, IReadOnlyList<string>? ButtonNames = null);
 
 /// <summary>
 /// The evaluation report folder: <c>report.json</c> (every number of `genie eval --json`, plus <c>report</c>, the
@@ -198,6 +202,21 @@ public static class EvalReport
                 html.Append(Img("plot", ReportPlots.CountHeatmap(forced, directions, directions, "Teacher-forced: real direction (rows) by generated",
                     "generated view's direction", "real view's direction"), "real by generated direction, teacher-forced"));
             html.Append("</div></section>\n");
+        }
+
+        if (p.HeldLatents is { Length: > 0 } held)
+        {
+            var buttons = p.ButtonNames ?? Enumerable.Range(0, held.Length).Select(i => i.ToString()).ToList();
+            var latents = Enumerable.Range(0, held[0].Length).Select(i => i.ToString()).ToList();
+            html.Append("<section id=\"held\"><h2>The world's buttons held, as the LAM reads them</h2>\n<p>Each of the world's own buttons held " +
+                        "from the controllability prompts (rows), the latent action the LAM infers for each transition (columns). A held " +
+                        "latent can only do what a held button did if the LAM gives that button one latent: the share of each button's " +
+                        $"transitions with its most common latent {E(r, "world_held_latent_purity")} (mean over buttons), NMI " +
+                        $"{E(r, "world_held_latent_nmi")}, consecutive held transitions with the same latent {E(r, "world_held_latent_self_follow")}; " +
+                        $"in the held-out clips a latent follows itself in {E(r, "latent_self_follow")} of the transitions.</p>\n");
+            html.Append(Img("plot", ReportPlots.CountHeatmap(held, latents, buttons, "World's buttons held (rows) by inferred latent action",
+                "latent action", "button held"), "held buttons by latent action"));
+            html.Append("</section>\n");
         }
 
         if (p.Control is { Count: > 0 } control)
