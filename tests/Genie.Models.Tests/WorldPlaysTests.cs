@@ -442,7 +442,8 @@ public class WorldPlaysTests
         Assert.True(double.IsNaN(per[2]));
         Assert.Equal(3.0 / 5, overall, 12);
         Assert.Equal((0.0, true), (Metrics.SelfFollow([[2], []], 3).Overall, double.IsNaN(Metrics.SelfFollow([[2]], 3).PerLabel[2])));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Metrics.SelfFollow([[0, 3]], 3));
+        Assert.Contains("label 3 ", Assert.Throws<ArgumentOutOfRangeException>(() => Metrics.SelfFollow([[0, 3]], 3)).Message);
+        Assert.Contains("label -1 ", Assert.Throws<ArgumentOutOfRangeException>(() => Metrics.SelfFollow([[-1, 2]], 3)).Message);
 
         Assert.Equal((0.75 + 0.5) / 2, Metrics.RowPurity([[3, 1], [0, 0], [2, 2]]), 12);
         Assert.Equal(1.0, Metrics.RowPurity([[0, 5], [4, 0]]));

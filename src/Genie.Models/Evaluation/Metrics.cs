@@ -229,7 +229,7 @@ public static class Metrics
             {
                 int a = seq[i - 1];
                 if ((uint)a >= (uint)labels || (uint)seq[i] >= (uint)labels)
-                    throw new ArgumentOutOfRangeException(nameof(sequences), $"label {Math.Max(a, seq[i])} is outside 0..{labels - 1}");
+                    throw new ArgumentOutOfRangeException(nameof(sequences), $"label {((uint)a >= (uint)labels ? a : seq[i])} is outside 0..{labels - 1}");
                 pairs[a]++;
                 if (seq[i] == a) same[a]++;
             }
