@@ -147,6 +147,8 @@ public static class EvalCommands
             genie.LoadWeights(weights);
             if (choiceTemperature is { } kappa) genie.Dynamics.ChoiceTemperature = kappa;
             if (guidance is { } w) genie.Dynamics.Guidance = w;
+            // The controllability prompts: the model's held latents and the world's held buttons start from the same frames.
+            var picked = controlPrompts > 0 ? ControlPrompts(batches, controlPrompts) : [];
             if (!noRollouts)
             {
                 results["choice_temperature"] = genie.Dynamics.ChoiceTemperature;
@@ -219,7 +221,6 @@ public static class EvalCommands
                     Directions = rollouts.DirectionCounts, DirectionsRealContext = rollouts.DirectionCountsRealContext };
                 if (controlPrompts > 0)
                 {
-                    var picked = ControlPrompts(batches, controlPrompts);
                     var prompts = picked.Select(f => f.Batch.Frames.AsSpan(f.Clip * f.Batch.ClipLength * frameBytes, frameBytes).ToArray()).ToList();
                     Console.Error.WriteLine($"measuring controllability ({genie.NumActions} actions × {prompts.Count} prompts × {controlFrames} frames)...");
                     var control = GenieEvaluation.ComputeControllability(genie, prompts, controlFrames, seed, steps, temperature);
@@ -243,21 +244,20 @@ public static class EvalCommands
             {
                 // The yardstick: the world that made the data, its own buttons held from the same prompts; and what the
                 // LAM reads in those held buttons (with or without the model's rollouts: it is a figure of the LAM).
-                var picked = ControlPrompts(batches, controlPrompts);
                 var held = new List<(int Button, IReadOnlyList<byte[]> Frames)>();
                 var (world, why) = WorldReference.Controllability(dataset, picked.Select(f => (f.Batch.Episodes[f.Clip], f.Batch.Starts[f.Clip])).ToList(),
                     controlFrames, rollouts: held);
                 if (world is not null)
                 {
-                    var buttons = dataset.Manifest.ActionNames;
-                    string Name(int b) => buttons is not null && b < buttons.Count ? buttons[b] : b.ToString();
+                    var names = dataset.Manifest.ActionNames;
+                    var buttons = Enumerable.Range(0, world.Actions.Count).Select(b => names is not null && b < names.Count ? names[b] : b.ToString()).ToList();
                     if (!noRollouts)
                     {
                         results["world_control_still_share"] = Math.Round(world.StillShare, 3);
                         results["world_control_agreement"] = Math.Round(world.Agreement, 3);
                         results["world_controllability"] = world.Actions.Select(m => new Dictionary<string, object>
                         {
-                            ["action"] = Name(m.Action),
+                            ["action"] = buttons[m.Action],
                             ["later_right"] = Math.Round(m.LaterRight, 2), ["later_up"] = Math.Round(m.LaterUp, 2),
                             ["still_share"] = Math.Round(m.StillShare, 3), ["agreement"] = Math.Round(m.Agreement, 3),
                         }).ToList();
@@ -269,8 +269,8 @@ public static class EvalCommands
                     results["world_held_latent_nmi"] = Math.Round(hl.Nmi, 4);
                     results["world_held_latent_self_follow"] = Math.Round(hl.SelfFollow, 4);
                     results["world_held_latent_counts"] = hl.Counts;
-                    results["world_buttons"] = Enumerable.Range(0, world.Actions.Count).Select(Name).ToList();
-                    pictures = pictures with { HeldLatents = hl.Counts, ButtonNames = Enumerable.Range(0, world.Actions.Count).Select(Name).ToList() };
+                    results["world_buttons"] = buttons;
+                    pictures = pictures with { HeldLatents = hl.Counts, ButtonNames = buttons };
                 }
                 else Console.Error.WriteLine($"note: no world_control_still_share or world_held_latent_*: {why}");
             }

@@ -398,8 +398,8 @@ public static class GenieEvaluation
             using (new TensorScope())
                 ids = lam.InferActions(Patches.Tensor(batch.Frames, batch.BatchSize, batch.ClipLength, batch.Height, batch.Width, cfg.Lam.Patch));
             for (int c = 0; c < batch.BatchSize; c++)
+            {
                 sequences.Add(ids.AsSpan(c * (batch.ClipLength - 1), batch.ClipLength - 1).ToArray());
-            for (int c = 0; c < batch.BatchSize; c++)
                 for (int i = 0; i < batch.ClipLength - 1; i++)
                 {
                     int at = (c * batch.ClipLength + i) * frameBytes;
@@ -407,6 +407,7 @@ public static class GenieEvaluation
                     latent.Add(ids[c * (batch.ClipLength - 1) + i]);
                     direction.Add(Metrics.DirectionClass(shift));
                 }
+            }
         }
         if (latent.Count == 0) throw new ArgumentException("no transitions to measure");
         var counts = Metrics.CountMatrix(latent.ToArray(), direction.ToArray(), cfg.Lam.NumActions, Metrics.DirectionNames.Count);
