@@ -155,6 +155,10 @@ public sealed record DynamicsConfig
     /// 1 (default): the action's prediction alone, one pass.
     /// </summary>
     public float Guidance { get; init; } = 1f;
+    /// <summary>The warning for sampling at <paramref name="guidance"/> a model trained with this action dropout, or null (<see cref="DynamicsModel.SamplingWarning"/>).</summary>
+    public static string? GuidanceWarning(float guidance, float actionDropout) => guidance != 1f && actionDropout == 0f
+        ? $"guidance {guidance:0.###} on a model trained without action dropout (dynamics.action_dropout = 0): it never learned to predict a frame without its action, so the guided frames mean little"
+        : null;
     /// <summary>
     /// Heads of each spatial attention layer of the dynamics model that also get 2D rotary positions
     /// (<see cref="Genie.Nn.SpatialRotary"/>: q and k turned by the token's row and column, so a score depends on two

@@ -63,6 +63,12 @@ public sealed class DynamicsModel : Module
         set => _guidance = FiniteNonNegative(value, nameof(Guidance), "guidance");
     }
     private float _guidance;
+    /// <summary>
+    /// Why the sampling settings ask for predictions training never made, or null when they do not: guidance w ≠ 1 on a
+    /// model trained without <see cref="DynamicsConfig.ActionDropout"/> sets the action's prediction against one without
+    /// the action that the model has only learned for the first frame. The CLI prints it as a warning.
+    /// </summary>
+    public string? SamplingWarning => DynamicsConfig.GuidanceWarning(_guidance, Config.ActionDropout);
 
     private static float FiniteNonNegative(float value, string name, string what) =>
         value >= 0 && !float.IsInfinity(value) ? value : throw new ArgumentOutOfRangeException(name, $"the {what} must be a finite number ≥ 0, got {value}");

@@ -176,6 +176,20 @@ public class WorldPlaysTests
         Assert.Throws<InvalidDataException>(() => TestData.Tiny("dynamics.guidance=-0.5"));
     }
 
+    [Fact]
+    public void ActionGuidance_WarnsOnlyForAModelTrainedWithoutActionDropout()
+    {
+        var plain = new GenieModel(TestData.Tiny(), new Rng(1));
+        Assert.Null(plain.Dynamics.SamplingWarning);                   // w = 1: no guidance, nothing to warn of
+        plain.Dynamics.Guidance = 2;
+        Assert.Contains("action dropout", plain.Dynamics.SamplingWarning);
+        plain.Dynamics.Guidance = 1;
+        Assert.Null(plain.Dynamics.SamplingWarning);
+        var dropped = new GenieModel(TestData.Tiny("dynamics.action_dropout=0.1", "dynamics.guidance=2"), new Rng(1));
+        Assert.Null(dropped.Dynamics.SamplingWarning);
+        Assert.NotNull(DynamicsConfig.GuidanceWarning(0, 0));
+    }
+
     [Theory]
     [InlineData("add")]
     [InlineData("token")]

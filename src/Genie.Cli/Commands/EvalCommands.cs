@@ -147,6 +147,7 @@ public static class EvalCommands
             genie.LoadWeights(weights);
             if (choiceTemperature is { } kappa) genie.Dynamics.ChoiceTemperature = kappa;
             if (guidance is { } w) genie.Dynamics.Guidance = w;
+            if (genie.Dynamics.SamplingWarning is { } warning) Console.Error.WriteLine("warning: " + warning);
             // The controllability prompts: the model's held latents and the world's held buttons start from the same frames.
             var picked = controlPrompts > 0 ? ControlPrompts(batches, controlPrompts) : [];
             if (!noRollouts)

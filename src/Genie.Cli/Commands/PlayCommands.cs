@@ -93,6 +93,7 @@ public static class PlayCommands
             runDir = resolved;
             Console.Error.WriteLine($"loading {runDir} …");
             using (var loaded = GenieWorld.Load(runDir)) (model, latentActions) = (loaded.Model, loaded.ActionMap);
+            if (model.Dynamics.SamplingWarning is { } warning) Console.Error.WriteLine("warning: " + warning);
             description = $"{Path.GetFileName(Path.GetFullPath(runDir).TrimEnd('/'))} ({Path.GetFileName(Checkpoint.RequireLatest(runDir))}, {model.ParameterCount() / 1e6:0.#}M parameters)";
         }
         var difficulty = difficultyText is not null ? WorldCommands.ParseDifficulty(difficultyText)
@@ -216,6 +217,7 @@ public static class PlayCommands
         var resolved = ModelLocator.Resolve(run, out var searched);
         if (resolved is null) { Console.Error.WriteLine("genie rollout: " + ModelLocator.MissingMessage(searched, offerWorldOnly: false)); return 1; }
         using var world = GenieWorld.Load(resolved);
+        if (world.Model.Dynamics.SamplingWarning is { } warning) Console.Error.WriteLine("warning: " + warning);
         var cfg = world.Model.Config;
         var actions = ParseActions(actionsText, world.ActionCount);
         var promptFrame = LoadPrompt(prompt, resolved, cfg, fit);
@@ -265,6 +267,7 @@ public static class PlayCommands
         var resolved = ModelLocator.Resolve(run, out var searched);
         if (resolved is null) { Console.Error.WriteLine("genie rollout: " + ModelLocator.MissingMessage(searched, offerWorldOnly: false)); return 1; }
         var model = GenieModel.Load(resolved);
+        if (model.Dynamics.SamplingWarning is { } warning) Console.Error.WriteLine("warning: " + warning);
         var cfg = model.Config;
         int actions = model.NumActions, fb = cfg.Height * cfg.Width * 3;
         var rows = new List<byte[]>();
@@ -346,6 +349,8 @@ public static class PlayCommands
         Console.WriteLine($"wrote {outDir}: {r.Parameters / 1e6:0.##}M parameters in {dtypeText.ToUpperInvariant()}, {r.Bytes / 1e6:0.##} MB in all, " +
                           (r.Dataset is null ? "no prompt frames (no dataset found; pass --data DIR to include some)" : $"{r.Prompts} prompt frames from {r.Dataset}"));
         if (r.Bytes > 25_000_000) Console.Error.WriteLine($"warning: {r.Bytes / 1e6:0.#} MB is over the 25 MB the repository allows for a shipped model");
+        var exported = GenieConfig.Load(Path.Combine(outDir, "config.json")).Dynamics;
+        if (DynamicsConfig.GuidanceWarning(exported.Guidance, exported.ActionDropout) is { } warning) Console.Error.WriteLine("warning: the export samples at " + warning);
         return 0;
     }
 }
