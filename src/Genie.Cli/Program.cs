@@ -35,11 +35,13 @@ int Run(string[] argv)
         // options are listed.
         var command = parse.CommandResult.Command;
         var unmatched = parse.UnmatchedTokens.FirstOrDefault();
-        string message = unmatched is not null && command.Subcommands.Count > 0 ? $"unknown command '{unmatched}'"
+        // A command with its own options and subcommands (eval, eval compare) reads an unknown --word as an option.
+        bool commands = command.Subcommands.Count > 0 && (command.Action is null || unmatched?.StartsWith('-') == false && command.Arguments.Count == 0);
+        string message = unmatched is not null && commands ? $"unknown command '{unmatched}'"
             : unmatched is not null ? (unmatched.StartsWith('-') ? $"unknown option {unmatched}" : $"unexpected argument '{unmatched}'")
             : command.Subcommands.Count > 0 && command.Action is null ? $"give a command: {string.Join(", ", command.Subcommands.Select(c => c.Name))}"
             : parse.Errors[0].Message.TrimEnd('.');
-        Console.Error.WriteLine($"{name}: {message}; run '{name} --help' for the {(command.Subcommands.Count > 0 ? "commands" : "options")}");
+        Console.Error.WriteLine($"{name}: {message}; run '{name} --help' for the {(commands || command.Action is null ? "commands" : "options")}");
         return 1;
     }
     // Commands stop themselves on Ctrl+C (cleaning up what they write); System.CommandLine must not kill them.

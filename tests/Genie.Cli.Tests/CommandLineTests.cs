@@ -18,7 +18,8 @@ public class CommandLineTests
     public void Help_ListsEveryCommand_AndEachHasItsOwnHelpWithDefaults()
     {
         var commands = Commands();
-        Assert.Equal(20, commands.Length);
+        Assert.Equal(21, commands.Length);
+        Assert.Contains("eval compare", commands);
         Assert.Contains("agent bc", commands);
         Assert.Contains("data ingest", commands);
         Assert.Contains("train merge-codes", commands);

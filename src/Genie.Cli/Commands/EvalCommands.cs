@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Genie.Core;
+using Genie.Core.IO;
 using Genie.Data;
 using Genie.Engine.Parallel;
 using Genie.Models;
@@ -99,7 +100,58 @@ public static class EvalCommands
                 p.GetValue(temperature) is { } temp ? (float)temp : null, p.GetValue(choice) is { } kappa ? (float)kappa : null, p.GetValue(guidance) is { } w ? (float)w : null, p.GetValue(controlPrompts), p.GetValue(controlFrames),
                 p.GetValue(json), p.GetValue(writeActions), p.GetValue(outOption), p.GetValue(i3d), CommandText.Of(p), p.GetValue(noRollouts));
         });
+        cmd.Add(CompareCommand());
         root.Add(cmd);
+    }
+
+    /// <summary>`genie eval compare`: the evaluations of several runs, one point each, two measures against each other.</summary>
+    private static Command CompareCommand()
+    {
+        var files = new Argument<string[]>("EVAL_JSON") { Description = "files written by `genie eval --json` (or the report.json of `genie eval --out`), one per run", Arity = ArgumentArity.OneOrMore };
+        var x = Opt.String("--x", "control_still_share", "the measure along the x axis (a number in every file)", "KEY");
+        var y = Opt.String("--y", "rollout_direction_agreement", "the measure along the y axis", "KEY");
+        var xTarget = Opt.OptionalDouble("--x-target", "draw a target line at this x");
+        var yTarget = Opt.OptionalDouble("--y-target", "draw a target line at this y");
+        var labels = Opt.Text("--labels", "comma-separated point labels, one per file (default: the file names without .json)", "A,B,…");
+        var outPath = Opt.Text("--out", "the plot to write (.png)", "PLOT.png", required: true);
+        var cmd = new Command("compare",
+            "plot runs' evaluations against each other: one point per `genie eval --json` file\n" +
+            "Two measures, --x and --y (default: control_still_share against rollout_direction_agreement), one labelled point\n" +
+            "per file, and a table of them on standard output. Where the files also hold the world's own figure of a measure\n" +
+            "(world_KEY: the world's buttons held from the same prompts, for data of `genie data make`), its mean is drawn as a\n" +
+            "dashed line; --x-target and --y-target draw dotted lines. Compare evaluations made on the same data with the same\n" +
+            "--clips and --control-prompts: the command does not check that they were.")
+        { files, x, y, xTarget, yTarget, labels, outPath };
+        cmd.SetAction(p => Compare(p.GetValue(files)!, p.GetValue(x)!, p.GetValue(y)!, p.GetValue(xTarget), p.GetValue(yTarget), p.GetValue(labels), p.GetValue(outPath)!));
+        return cmd;
+    }
+
+    private static int Compare(string[] files, string xKey, string yKey, double? xTarget, double? yTarget, string? labelList, string outPath)
+    {
+        if (!outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw new UsageException($"--out {outPath} does not end in .png");
+        var labels = labelList?.Split(',', StringSplitOptions.TrimEntries) ?? files.Select(f => Path.GetFileNameWithoutExtension(f)).ToArray();
+        if (labels.Length != files.Length) throw new UsageException($"--labels gives {labels.Length} labels for {files.Length} files");
+        var points = new List<ReportPlots.ComparedRun>();
+        var world = new Dictionary<string, List<double>> { [xKey] = [], [yKey] = [] };
+        for (int i = 0; i < files.Length; i++)
+        {
+            if (!File.Exists(files[i])) throw new FileNotFoundException($"no such file: {files[i]}");
+            using var doc = JsonDocument.Parse(File.ReadAllText(files[i]));
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{files[i]} is not a `genie eval --json` object");
+            double Number(string key) => doc.RootElement.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number && double.IsFinite(v.GetDouble())
+                ? v.GetDouble() : throw new InvalidDataException($"{files[i]} has no number {key} (made by `genie eval --json`{(key.StartsWith("control") || key.StartsWith("rollout") ? " with rollouts" : "")}?)");
+            points.Add(new(labels[i], Number(xKey), Number(yKey)));
+            foreach (var key in new[] { xKey, yKey })
+                if (doc.RootElement.TryGetProperty("world_" + key, out var w) && w.ValueKind == JsonValueKind.Number) world[key].Add(w.GetDouble());
+        }
+        double? WorldMean(string key) => world[key].Count > 0 ? world[key].Average() : null;
+        var png = ReportPlots.Compare(points, xKey, yKey, WorldMean(xKey), WorldMean(yKey), xTarget, yTarget);
+        AtomicFile.WriteAllBytes(outPath, png);
+        int width = Math.Max(3, labels.Max(l => l.Length)), wx = Math.Max(8, xKey.Length), wy = Math.Max(8, yKey.Length);
+        Console.WriteLine($"{"run".PadRight(width)}  {xKey.PadLeft(wx)}  {yKey.PadLeft(wy)}");
+        foreach (var pt in points) Console.WriteLine($"{pt.Label.PadRight(width)}  {pt.X.ToString("0.###").PadLeft(wx)}  {pt.Y.ToString("0.###").PadLeft(wy)}");
+        Console.Error.WriteLine($"wrote {outPath}");
+        return 0;
     }
 
     private static int Run(string? runGiven, string? dataDir, int clips, int t, ulong seed, int? steps, float? temperature, float? choiceTemperature, float? guidance,

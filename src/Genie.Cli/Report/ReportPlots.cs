@@ -103,6 +103,43 @@ public static class ReportPlots
         return plot.GetImageBytes(Width + 160, Height, ImageFormat.Png);
     }
 
+    /// <summary>One run's point in <see cref="Compare"/>.</summary>
+    public sealed record ComparedRun(string Label, double X, double Y);
+
+    /// <summary>
+    /// Runs' evaluations as labelled points, <paramref name="xKey"/> against <paramref name="yKey"/>; the world's own figures
+    /// (if known) as dashed lines and targets (if given) as dotted ones.
+    /// </summary>
+    public static byte[] Compare(IReadOnlyList<ComparedRun> runs, string xKey, string yKey, double? worldX, double? worldY, double? targetX, double? targetY)
+    {
+        var plot = PlotFonts.NewPlot();
+        foreach (var r in runs)
+        {
+            var marker = plot.Add.Marker(r.X, r.Y);
+            marker.MarkerSize = 8;
+            var text = plot.Add.Text(r.Label, r.X, r.Y);
+            text.LabelFontSize = 11;
+            text.OffsetX = 5;
+            text.OffsetY = -3;
+        }
+        void Line(double? at, bool vertical, string legend, LinePattern pattern)
+        {
+            if (at is not { } v) return;
+            var line = vertical ? (ScottPlot.Plottables.AxisLine)plot.Add.VerticalLine(v, color: Colors.Gray) : plot.Add.HorizontalLine(v, color: Colors.Gray);
+            line.LinePattern = pattern;
+            line.LegendText = legend;
+        }
+        Line(worldX, true, $"the world's own buttons ({worldX:0.###})", LinePattern.Dashed);
+        Line(worldY, false, $"the world's own buttons, {yKey} ({worldY:0.###})", LinePattern.Dashed);
+        Line(targetX, true, $"target {xKey} {targetX:0.###}", LinePattern.Dotted);
+        Line(targetY, false, $"target {yKey} {targetY:0.###}", LinePattern.Dotted);
+        plot.Title($"{yKey} against {xKey}, {runs.Count} runs");
+        plot.XLabel(xKey);
+        plot.YLabel(yKey);
+        if (worldX is not null || worldY is not null || targetX is not null || targetY is not null) plot.ShowLegend(Alignment.LowerRight);
+        return plot.GetImageBytes(Width + 320, Height + 180, ImageFormat.Png);
+    }
+
     /// <summary>
     /// One small plot per number logged in a run's <c>metrics.jsonl</c> (lines <c>{"step": S, "split": "train"|"val", key: value, …}</c>),
     /// a line per split, in the order the keys first appear; values that are not finite numbers are skipped.
