@@ -35,7 +35,7 @@ int Run(string[] argv)
         // options are listed.
         var command = parse.CommandResult.Command;
         var unmatched = parse.UnmatchedTokens.FirstOrDefault();
-        // A command with its own options and subcommands (eval, eval compare) reads an unknown --word as an option.
+        // A command with its own options and subcommands (eval, with eval compare) reads an unknown --word as an option.
         bool commands = command.Subcommands.Count > 0 && (command.Action is null || unmatched?.StartsWith('-') == false && command.Arguments.Count == 0);
         string message = unmatched is not null && commands ? $"unknown command '{unmatched}'"
             : unmatched is not null ? (unmatched.StartsWith('-') ? $"unknown option {unmatched}" : $"unexpected argument '{unmatched}'")

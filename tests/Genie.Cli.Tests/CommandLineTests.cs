@@ -63,6 +63,9 @@ public class CommandLineTests
         { ["rollout", "--grid", "--prompt", "x.png", "--actions", "1", "--out", "/tmp/never.png"], "genie rollout: --actions does not apply to --grid" },
         { ["eval", "--threads", "0"], "genie eval: --threads must be at least 1, got 0" },
         { ["eval", "--choice-temperature", "-1"], "genie eval: --choice-temperature must be in [0, 100], got -1" },
+        { ["eval", "--bogus"], "genie eval: unknown option --bogus" },
+        { ["eval", "bogus"], "genie eval: unknown command 'bogus'" },
+        { ["eval", "compare", "--bogus", "--out", "/tmp/never.png"], "genie eval compare: unknown option --bogus" },
         { ["train", "dynamics", "--stop-at", "0"], "genie train dynamics: --stop-at must be at least 1, got 0" },
     };
 

@@ -44,22 +44,35 @@ public sealed class EvalCompareTests : IDisposable
         var a = Eval("a", new { control_still_share = 0.6, rollout_direction_agreement = 0.4 });
         var tokenizerOnly = Eval("tok", new { tokenizer_psnr = 34.8 });
         var png = Path.Combine(_dir, "never.png");
-        void Refused((int Exit, string Stdout, string Stderr) r, string mention)
+        void Refused((int Exit, string Stdout, string Stderr) r, string mention, string? outPath = null)
         {
             Assert.True(r.Exit == 1, $"exit {r.Exit}: {r.Stderr}");
             Assert.Contains(mention, r.Stderr);
             Assert.DoesNotContain("   at ", r.Stderr);
-            Assert.False(File.Exists(png));
+            Assert.False(File.Exists(outPath ?? png));
         }
         Refused(Genie.Run("eval", "compare", a, tokenizerOnly, "--out", png), "has no number control_still_share");
+        Refused(Genie.Run("eval", "compare", a, tokenizerOnly, "--out", png), "its numbers: tokenizer_psnr");
         Refused(Genie.Run("eval", "compare", a, "--labels", "x,y", "--out", png), "2 labels for 1 files");
-        Refused(Genie.Run("eval", "compare", a, "--out", Path.Combine(_dir, "plot.gif")), "does not end in .png");
+        var gif = Path.Combine(_dir, "plot.gif");
+        Refused(Genie.Run("eval", "compare", a, "--out", gif), "does not end in .png", gif);
         Refused(Genie.Run("eval", "compare", Path.Combine(_dir, "missing.json"), "--out", png), "no such file");
-        File.WriteAllText(Path.Combine(_dir, "bad.json"), "{ not json");
-        Refused(Genie.Run("eval", "compare", Path.Combine(_dir, "bad.json"), "--out", png), "genie eval compare: error");
-        // The eval command itself still names an unknown option as one.
-        var r = Genie.Run("eval", "--bogus");
-        Assert.Equal(1, r.Exit);
-        Assert.Contains("unknown option --bogus", r.Stderr);
+        Refused(Genie.Run("eval", "compare", a, "--x-target", "NaN", "--out", png), "--x-target must be a finite number");
+        Refused(Genie.Run("eval", "compare", a, "--x-targte", "0.5", "--out", png), "unknown option --x-targte");
+        var bad = Path.Combine(_dir, "bad.json");
+        File.WriteAllText(bad, "{ not json");
+        Refused(Genie.Run("eval", "compare", bad, "--out", png), $"{bad} is not JSON");
+    }
+
+    [Fact]
+    public void Compare_NamesAReportJsonAfterItsFolder()
+    {
+        var folder = Path.Combine(_dir, "run-x5f");
+        Directory.CreateDirectory(folder);
+        var report = Path.Combine(folder, "report.json");
+        File.WriteAllText(report, JsonSerializer.Serialize(new { control_still_share = 0.6, rollout_direction_agreement = 0.4 }));
+        var r = Genie.Run("eval", "compare", report, "--out", Path.Combine(_dir, "plot.png"));
+        Assert.True(r.Exit == 0, r.Stderr);
+        Assert.StartsWith("run-x5f ", r.Stdout.Split('\n')[1]);
     }
 }

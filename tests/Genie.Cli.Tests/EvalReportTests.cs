@@ -35,6 +35,23 @@ public class EvalReportTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
                    "--threads", "1", "--out", outDir, .. extra]);
 
     [Fact]
+    public void Export_WarnsOfGuidance_OnAModelTrainedWithoutActionDropout()
+    {
+        string plain = Out("export"), guided = Out("export-w2");
+        var r = Genie.Run("export", "--run", f.Run, "--out", plain);
+        Assert.True(r.Exit == 0, r.Stderr);
+        Assert.DoesNotContain("warning", r.Stderr);
+        r = Genie.Run("export", "--run", f.Run, "--out", guided, "--set", "dynamics.guidance=2");
+        Assert.True(r.Exit == 0, r.Stderr);
+        Assert.Contains("warning: the export samples at guidance 2 on a model trained without action dropout", r.Stderr);
+        // The rollout of that export says so too.
+        var png = Out("grid") + ".png";
+        r = Genie.Run("rollout", "--run", guided, "--grid", "--prompt", "sample:0", "--frames", "2", "--out", png, "--threads", "1");
+        Assert.True(r.Exit == 0, r.Stderr);
+        Assert.Contains("warning: guidance 2 on a model trained without action dropout", r.Stderr);
+    }
+
+    [Fact]
     public void I3d_GivesTheFvd_NamedAfterTheWeights()
     {
         // The thin golden I3D of the model tests (25 logits) on a tiny run of 10-frame clips (I3D needs at least 9).

@@ -112,7 +112,8 @@ public static class EvalCommands
         var y = Opt.String("--y", "rollout_direction_agreement", "the measure along the y axis", "KEY");
         var xTarget = Opt.OptionalDouble("--x-target", "draw a target line at this x");
         var yTarget = Opt.OptionalDouble("--y-target", "draw a target line at this y");
-        var labels = Opt.Text("--labels", "comma-separated point labels, one per file (default: the file names without .json)", "A,B,…");
+        var labels = Opt.Text("--labels", "comma-separated point labels, one per file, without commas of their own (default: the file names without " +
+            ".json; a report.json is named after its folder)", "A,B,…");
         var outPath = Opt.Text("--out", "the plot to write (.png)", "PLOT.png", required: true);
         var cmd = new Command("compare",
             "plot runs' evaluations against each other: one point per `genie eval --json` file\n" +
@@ -126,20 +127,36 @@ public static class EvalCommands
         return cmd;
     }
 
+    // A point's default label: the file's name, or for the report.json of `genie eval --out`, its folder's.
+    private static string Label(string file) =>
+        Path.GetFileName(file) == "report.json" ? Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(file))!) : Path.GetFileNameWithoutExtension(file);
+
     private static int Compare(string[] files, string xKey, string yKey, double? xTarget, double? yTarget, string? labelList, string outPath)
     {
+        // The file list takes every word, so a mistyped option would otherwise be read as a missing file.
+        foreach (var f in files)
+            if (f.StartsWith('-') && !File.Exists(f)) throw new UsageException($"unknown option {f}");
         if (!outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw new UsageException($"--out {outPath} does not end in .png");
-        var labels = labelList?.Split(',', StringSplitOptions.TrimEntries) ?? files.Select(f => Path.GetFileNameWithoutExtension(f)).ToArray();
+        foreach (var (target, name) in new[] { (xTarget, "--x-target"), (yTarget, "--y-target") })
+            if (target is { } v && !double.IsFinite(v)) throw new UsageException($"{name} must be a finite number, got {v}");
+        var labels = labelList?.Split(',', StringSplitOptions.TrimEntries) ?? files.Select(Label).ToArray();
         if (labels.Length != files.Length) throw new UsageException($"--labels gives {labels.Length} labels for {files.Length} files");
         var points = new List<ReportPlots.ComparedRun>();
         var world = new Dictionary<string, List<double>> { [xKey] = [], [yKey] = [] };
         for (int i = 0; i < files.Length; i++)
         {
             if (!File.Exists(files[i])) throw new FileNotFoundException($"no such file: {files[i]}");
-            using var doc = JsonDocument.Parse(File.ReadAllText(files[i]));
+            JsonDocument doc;
+            try { doc = JsonDocument.Parse(File.ReadAllText(files[i])); }
+            catch (JsonException e) { throw new InvalidDataException($"{files[i]} is not JSON: {e.Message}"); }
+            using var _ = doc;
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{files[i]} is not a `genie eval --json` object");
+            var numbers = doc.RootElement.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.Number).Select(p => p.Name).ToList();
+            static string Hint(string key) => key.StartsWith("control") ? " (measured with --control-prompts above 0 and without --no-rollouts?)"
+                : key.StartsWith("rollout") || key.StartsWith("next_frame") || key.StartsWith("fvd") ? " (measured without --no-rollouts?)" : "";
             double Number(string key) => doc.RootElement.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number && double.IsFinite(v.GetDouble())
-                ? v.GetDouble() : throw new InvalidDataException($"{files[i]} has no number {key} (made by `genie eval --json`{(key.StartsWith("control") || key.StartsWith("rollout") ? " with rollouts" : "")}?)");
+                ? v.GetDouble()
+                : throw new InvalidDataException($"{files[i]} has no number {key}{Hint(key)}; its numbers: {string.Join(", ", numbers.Take(40))}{(numbers.Count > 40 ? ", …" : "")}");
             points.Add(new(labels[i], Number(xKey), Number(yKey)));
             foreach (var key in new[] { xKey, yKey })
                 if (doc.RootElement.TryGetProperty("world_" + key, out var w) && w.ValueKind == JsonValueKind.Number) world[key].Add(w.GetDouble());
@@ -199,11 +216,11 @@ public static class EvalCommands
             genie.LoadWeights(weights);
             if (choiceTemperature is { } kappa) genie.Dynamics.ChoiceTemperature = kappa;
             if (guidance is { } w) genie.Dynamics.Guidance = w;
-            if (genie.Dynamics.SamplingWarning is { } warning) Console.Error.WriteLine("warning: " + warning);
             // The controllability prompts: the model's held latents and the world's held buttons start from the same frames.
             var picked = controlPrompts > 0 ? ControlPrompts(batches, controlPrompts) : [];
             if (!noRollouts)
             {
+                if (genie.Dynamics.SamplingWarning is { } warning) Console.Error.WriteLine("warning: " + warning);
                 results["choice_temperature"] = genie.Dynamics.ChoiceTemperature;
                 results["guidance"] = (double)genie.Dynamics.Guidance;
                 results["temperature"] = (double)(temperature ?? config.Dynamics.Temperature);   // the sampling settings the figures hold for

@@ -129,25 +129,16 @@ public static class ReportPlots
             line.LinePattern = pattern;
             line.LegendText = legend;
         }
-        Line(worldX, true, $"the world's own buttons ({worldX:0.###})", LinePattern.Dashed);
+        Line(worldX, true, $"the world's own buttons, {xKey} ({worldX:0.###})", LinePattern.Dashed);
         Line(worldY, false, $"the world's own buttons, {yKey} ({worldY:0.###})", LinePattern.Dashed);
         Line(targetX, true, $"target {xKey} {targetX:0.###}", LinePattern.Dotted);
         Line(targetY, false, $"target {yKey} {targetY:0.###}", LinePattern.Dotted);
         plot.Title($"{yKey} against {xKey}, {runs.Count} runs");
         plot.XLabel(xKey);
         plot.YLabel(yKey);
-        if (worldX is not null || worldY is not null || targetX is not null || targetY is not null) plot.ShowLegend(EmptiestCorner(runs));
+        // Below the axes, where it hides no point and no corner the targets mark.
+        if (worldX is not null || worldY is not null || targetX is not null || targetY is not null) plot.ShowLegend(Edge.Bottom);
         return plot.GetImageBytes(Width + 320, Height + 180, ImageFormat.Png);
-    }
-
-    // The corner of the points' extent with the fewest points in its outer 40 % × 30 %, where a legend hides least.
-    private static Alignment EmptiestCorner(IReadOnlyList<ComparedRun> runs)
-    {
-        double x0 = runs.Min(r => r.X), x1 = runs.Max(r => r.X), y0 = runs.Min(r => r.Y), y1 = runs.Max(r => r.Y);
-        double w = Math.Max(x1 - x0, 1e-9), h = Math.Max(y1 - y0, 1e-9);
-        int In(bool right, bool upper) => runs.Count(r => (right ? (r.X - x0) / w > 0.6 : (r.X - x0) / w < 0.4) && (upper ? (r.Y - y0) / h > 0.7 : (r.Y - y0) / h < 0.3));
-        var corners = new[] { (Alignment.LowerRight, In(true, false)), (Alignment.UpperLeft, In(false, true)), (Alignment.UpperRight, In(true, true)), (Alignment.LowerLeft, In(false, false)) };
-        return corners.MinBy(c => c.Item2).Item1;
     }
 
     /// <summary>
