@@ -121,7 +121,13 @@ public class EvalReportTests(TinyRunFixture f) : IClassFixture<TinyRunFixture>
             int same = Enumerable.Range(0, 9).Where(r => r != 4).Sum(r => m[r][r]);
             Assert.Equal(moving == 0 ? 0 : Math.Round((double)same / moving, 3), full.GetProperty(agreement).GetDouble());
         }
-        foreach (var key in new[] { "delta_psnr_t4", "rollout_direction_agreement", "fvd", "control_still_share", "temperature", "sampling_steps", "guidance" })
+        // The model driven by the world's buttons as the LAM reads them: a row per button, like the world's own.
+        Assert.Equal(full.GetProperty("world_buttons").GetArrayLength(), full.GetProperty("world_driven_controllability").GetArrayLength());
+        Assert.Equal(Math.Round(full.GetProperty("world_driven_controllability").EnumerateArray().Average(row => row.GetProperty("still_share").GetDouble()), 3),
+            full.GetProperty("world_driven_still_share").GetDouble(), 3);
+        Assert.InRange(full.GetProperty("world_driven_direction_agreement").GetDouble(), 0, 1);
+        foreach (var key in new[] { "delta_psnr_t4", "rollout_direction_agreement", "fvd", "control_still_share", "temperature", "sampling_steps", "guidance",
+                     "world_driven_still_share", "world_driven_agreement", "world_driven_direction_agreement", "world_driven_controllability" })
         {
             Assert.True(full.TryGetProperty(key, out _), key);
             Assert.False(quick.TryGetProperty(key, out _), key);

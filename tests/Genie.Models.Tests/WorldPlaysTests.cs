@@ -492,6 +492,66 @@ public class WorldPlaysTests
         Assert.Throws<ArgumentException>(() => GenieEvaluation.ComputeHeldLatents(lam, cfg, 2, [(0, Frames(1))]));
         Assert.Throws<ArgumentException>(() => GenieEvaluation.ComputeHeldLatents(lam, cfg, 2,
             [(0, Enumerable.Repeat(moving.AsSpan(0, fb).ToArray(), cfg.MaxFrames + 1).ToList())]));
+        // One sequence per rollout in the order given, empty for the one that ended at once.
+        Assert.Equal([t - 1, t - 2, t - 1, 0], held.Sequences.Select(q => q.Length));
+        Assert.Equal(whole, held.Sequences[0]);
+    }
+
+    [Fact]
+    public void DirectionAgreement_CountsTheRealMovesThatTheGeneratedFramesFollow()
+    {
+        // Frames as (x, y) positions of the view; the shift between two is their difference.
+        static byte[] At(int x, int y) => [(byte)x, (byte)y];
+        static (int, int) Shift(byte[] a, byte[] b) => (b[0] - a[0], b[1] - a[1]);
+        var real = new List<byte[]> { At(5, 5), At(6, 5), At(6, 5), At(7, 4), At(7, 6) };   // right, still, right-up, down
+        Assert.Equal((3, 3), GenieEvaluation.DirectionAgreement(real, real, Shift));
+        var frozen = Enumerable.Repeat(At(5, 5), 5).ToList();
+        Assert.Equal((3, 0), GenieEvaluation.DirectionAgreement(real, frozen, Shift));
+        // The same moves by other amounts agree; the other way, or on one axis only, does not.
+        var looser = new List<byte[]> { At(5, 5), At(9, 5), At(9, 5), At(12, 3), At(12, 4) };   // right, still, right-up, down
+        Assert.Equal((3, 3), GenieEvaluation.DirectionAgreement(real, looser, Shift));
+        var other = new List<byte[]> { At(5, 5), At(4, 5), At(5, 5), At(6, 5), At(6, 7) };      // left, right, right, down
+        Assert.Equal((3, 1), GenieEvaluation.DirectionAgreement(real, other, Shift));
+        Assert.Throws<ArgumentException>(() => GenieEvaluation.DirectionAgreement(real, frozen.Take(4).ToList(), Shift));
+    }
+
+    [Fact]
+    public void WorldDriven_StepsTheSessionWithEachRolloutsLatents_FromItsFirstFrame()
+    {
+        var cfg = TestData.Tiny();
+        var model = new GenieModel(cfg, new Rng(11));
+        int t = cfg.MaxFrames, fb = cfg.Height * cfg.Width * 3;
+        var moving = TestData.MovingSquare(t, cfg.Height, new Rng(4)).Frames;
+        List<byte[]> Frames(int from, int count) => Enumerable.Range(from, count).Select(i => moving.AsSpan(i * fb, fb).ToArray()).ToList();
+        // 2 buttons × 2 prompts, button by button; one rollout ended at once, one has latents for its start only.
+        List<(int, IReadOnlyList<byte[]>)> held = [(0, Frames(0, t)), (0, Frames(1, t - 1)), (1, Frames(0, 1)), (1, Frames(0, t))];
+        int[][] latents = [[1, 2, 3], [0, 0, 1], [], [2, 2]];
+        latents[0] = Enumerable.Range(0, t - 1).Select(i => i % cfg.Lam.NumActions).ToArray();
+        latents[1] = Enumerable.Repeat(1, t - 2).ToArray();
+        var driven = GenieEvaluation.ComputeWorldDriven(model, 2, 2, held, latents, t - 1, seed: 7);
+        Assert.Equal(2, driven.Control.Actions.Count);
+        // The same sessions by hand: from each rollout's first frame, one step per latent, the same seed.
+        int moving_ = 0, agreeing = 0;
+        (int, int) Shift(byte[] x, byte[] y) => Metrics.ViewShift(x, y, cfg.Height, cfg.Width, 12);
+        for (int i = 0; i < held.Count; i++)
+        {
+            var world = held[i].Item2;
+            if (latents[i].Length == 0) continue;
+            using var session = new GenieSession(model, world[0], 7);
+            var frames = new List<byte[]> { world[0] };
+            foreach (var id in latents[i]) frames.Add(session.Step(id));
+            var (m, a) = GenieEvaluation.DirectionAgreement(world.Take(frames.Count).ToList(), frames, Shift);
+            moving_ += m; agreeing += a;
+        }
+        Assert.Equal(moving_, driven.MovingFrames);
+        Assert.Equal(moving_ == 0 ? 0 : (double)agreeing / moving_, driven.DirectionAgreement, 12);
+        Assert.True(driven.MovingFrames > 0);   // the square moves in the world's frames
+        // Out of order, or counts that do not match, are refused.
+        Assert.Throws<ArgumentException>(() => GenieEvaluation.ComputeWorldDriven(model, 2, 2, [held[2], held[3], held[0], held[1]],
+            [latents[2], latents[3], latents[0], latents[1]], t - 1, 7));
+        Assert.Throws<ArgumentException>(() => GenieEvaluation.ComputeWorldDriven(model, 2, 1, held, latents, t - 1, 7));
+        Assert.Throws<ArgumentException>(() => GenieEvaluation.ComputeWorldDriven(model, 2, 2, held,
+            [latents[0], latents[1], [1], latents[3]], t - 1, 7));   // a latent for a rollout with no transition
     }
 
     [Fact]

@@ -85,7 +85,10 @@ public static class EvalCommands
             "  those held buttons (also with --no-rollouts): the latent of each transition by button held\n" +
             "  (world_held_latent_counts: rows world_buttons), the mean share of a button's transitions that get its most\n" +
             "  common latent (world_held_latent_purity), their NMI (world_held_latent_nmi), and the share of consecutive\n" +
-            "  held transitions with the same latent (world_held_latent_self_follow): 1, 1 and 1 for latents that were buttons.")
+            "  held transitions with the same latent (world_held_latent_self_follow): 1, 1 and 1 for latents that were buttons;\n" +
+            "  and the model driven by those latents, one per frame, from the same prompts (world_driven_still_share,\n" +
+            "  world_driven_agreement, world_driven_controllability: the world's measures of it; world_driven_direction_\n" +
+            "  agreement: of the frames where the world's view moves, the share where the model's moves the same way).")
         { run, data, clips, t, seed, steps, temperature, choice, guidance, controlPrompts, controlFrames, writeActions, outOption, i3d, noRollouts, json, threads };
         cmd.SetAction(p =>
         {
@@ -325,12 +328,7 @@ public static class EvalCommands
                     {
                         results["world_control_still_share"] = Math.Round(world.StillShare, 3);
                         results["world_control_agreement"] = Math.Round(world.Agreement, 3);
-                        results["world_controllability"] = world.Actions.Select(m => new Dictionary<string, object>
-                        {
-                            ["action"] = buttons[m.Action],
-                            ["later_right"] = Math.Round(m.LaterRight, 2), ["later_up"] = Math.Round(m.LaterUp, 2),
-                            ["still_share"] = Math.Round(m.StillShare, 3), ["agreement"] = Math.Round(m.Agreement, 3),
-                        }).ToList();
+                        results["world_controllability"] = ButtonRows(world, buttons);
                     }
                     // The LAM reads windows of at most the model's clip length; a longer hold is read from its start.
                     var hl = GenieEvaluation.ComputeHeldLatents(genie.Lam, config, world.Actions.Count,
@@ -341,6 +339,17 @@ public static class EvalCommands
                     results["world_held_latent_counts"] = hl.Counts;
                     results["world_buttons"] = buttons;
                     pictures = pictures with { HeldLatents = hl.Counts, ButtonNames = buttons };
+                    if (!noRollouts)
+                    {
+                        // The model driven by those latents, frame by frame: the world's buttons as the LAM reads them.
+                        Console.Error.WriteLine($"driving the model with the world's buttons as the LAM reads them ({world.Actions.Count} buttons × {picked.Count} prompts)...");
+                        var driven = GenieEvaluation.ComputeWorldDriven(genie, world.Actions.Count, picked.Count, held, hl.Sequences, controlFrames, seed, steps, temperature);
+                        results["world_driven_still_share"] = Math.Round(driven.Control.StillShare, 3);
+                        results["world_driven_agreement"] = Math.Round(driven.Control.Agreement, 3);
+                        results["world_driven_direction_agreement"] = Math.Round(driven.DirectionAgreement, 3);
+                        results["world_driven_moving_frames"] = driven.MovingFrames;
+                        results["world_driven_controllability"] = ButtonRows(driven.Control, buttons);
+                    }
                 }
                 else Console.Error.WriteLine($"note: no world_control_still_share or world_held_latent_*: {why}");
             }
@@ -405,6 +414,15 @@ public static class EvalCommands
             }
         return 0;
     }
+
+    // A controllability measure over the world's buttons, one row per button by name.
+    private static List<Dictionary<string, object>> ButtonRows(Controllability control, IReadOnlyList<string> buttons) =>
+        control.Actions.Select(m => new Dictionary<string, object>
+        {
+            ["action"] = buttons[m.Action],
+            ["later_right"] = Math.Round(m.LaterRight, 2), ["later_up"] = Math.Round(m.LaterUp, 2),
+            ["still_share"] = Math.Round(m.StillShare, 3), ["agreement"] = Math.Round(m.Agreement, 3),
+        }).ToList();
 
     /// <summary>The controllability measure's prompts: the first frame of clips evenly spaced through the held-out clips.</summary>
     private static List<(ClipBatch Batch, int Clip)> ControlPrompts(IReadOnlyList<ClipBatch> batches, int prompts)

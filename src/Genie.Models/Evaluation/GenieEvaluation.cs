@@ -123,7 +123,19 @@ public sealed record LatentMotion(int[][] Counts, double Nmi, double DirectionSh
 /// (<see cref="Metrics.RowPurity"/>).</param>
 /// <param name="Nmi">Normalised mutual information between button and latent over those transitions.</param>
 /// <param name="SelfFollow">Of consecutive transitions within one held rollout, the share whose latent is the same.</param>
-public sealed record HeldLatents(int[][] Counts, double Purity, double Nmi, double SelfFollow);
+/// <param name="Sequences">The latents of each rollout, in the order given (one per transition read).</param>
+public sealed record HeldLatents(int[][] Counts, double Purity, double Nmi, double SelfFollow, IReadOnlyList<int[]> Sequences);
+
+/// <summary>
+/// The model driven by the world's own buttons as the LAM reads them (<see cref="GenieEvaluation.ComputeWorldDriven"/>):
+/// from each prompt, the latents the LAM inferred from the world's held button, one per frame, instead of one latent
+/// held. What a player would see whose keys sent the LAM's reading of the world's buttons, frame by frame.
+/// </summary>
+/// <param name="Control">The controllability measure over the world's buttons, measured as the world's own.</param>
+/// <param name="DirectionAgreement">Of the frames in which the world's view moves, the share in which the model's moves the
+/// same way (<see cref="Metrics.DirectionClass"/>; both axes' signs), frame by frame.</param>
+/// <param name="MovingFrames">Frames in which the world's view moves.</param>
+public sealed record WorldDriven(Controllability Control, double DirectionAgreement, int MovingFrames);
 
 /// <summary>The paper's evaluation of a trained Genie on held-out clips.</summary>
 public static class GenieEvaluation
@@ -431,7 +443,7 @@ public static class GenieEvaluation
         foreach (var (b, frames) in rollouts)
         {
             if ((uint)b >= (uint)buttons) throw new ArgumentOutOfRangeException(nameof(rollouts), $"button {b} is outside 0..{buttons - 1}");
-            if (frames.Count < 2) continue;   // an episode that ended at once: no transition to read
+            if (frames.Count < 2) { sequences.Add([]); continue; }   // an episode that ended at once: no transition to read
             if (frames.Count > cfg.MaxFrames) throw new ArgumentException($"a rollout of {frames.Count} frames is longer than the model's {cfg.MaxFrames}");
             var clip = new byte[frames.Count * frameBytes];
             for (int i = 0; i < frames.Count; i++)
@@ -448,6 +460,60 @@ public static class GenieEvaluation
         if (latent.Count == 0) throw new ArgumentException("no held rollout with a transition to read");
         var counts = Metrics.CountMatrix(button.ToArray(), latent.ToArray(), buttons, cfg.Lam.NumActions);
         return new HeldLatents(counts, Metrics.RowPurity(counts), Metrics.NormalizedMutualInformation(button.ToArray(), latent.ToArray()),
-            Metrics.SelfFollow(sequences, cfg.Lam.NumActions).Overall);
+            Metrics.SelfFollow(sequences, cfg.Lam.NumActions).Overall, sequences);
+    }
+
+    /// <summary>
+    /// Drives the model with what the LAM reads in a world's held buttons: <paramref name="held"/>[b·prompts + p] is button
+    /// b held from prompt p in the world (its frames, the prompt first, as <see cref="HeldActions"/> orders its rollouts)
+    /// and <paramref name="latents"/> the same index's latents, one per transition (fewer than the frames' transitions
+    /// when the LAM read only the start). From each prompt the interactive sampler (<see cref="GenieSession"/>, the play
+    /// page's) generates one frame per latent, and the model's motion is measured as the world's: the controllability over
+    /// buttons, and frame by frame the direction against the world's. See <see cref="WorldDriven"/>.
+    /// </summary>
+    public static WorldDriven ComputeWorldDriven(GenieModel model, int buttons, int prompts, IReadOnlyList<(int Button, IReadOnlyList<byte[]> Frames)> held,
+        IReadOnlyList<int[]> latents, int steps, ulong seed, int? samplingSteps = null, float? temperature = null, int radius = 12)
+    {
+        if (held.Count != buttons * prompts || latents.Count != held.Count)
+            throw new ArgumentException($"{held.Count} held rollouts and {latents.Count} latent sequences for {buttons} buttons × {prompts} prompts");
+        int h = model.Config.Height, w = model.Config.Width;
+        (int, int) Shift(byte[] x, byte[] y) => Metrics.ViewShift(x, y, h, w, radius);
+        int moving = 0, agreeing = 0;
+        var control = HeldActions(buttons, prompts, steps, (b, p) =>
+        {
+            int i = b * prompts + p;
+            var (button, world) = held[i];
+            if (button != b) throw new ArgumentException($"held rollout {i} is button {button}, not {b}: give them button by button, prompt by prompt");
+            var ids = latents[i];
+            if (ids.Length > world.Count - 1) throw new ArgumentException($"held rollout {i} has {world.Count - 1} transitions and {ids.Length} latents");
+            var frames = new List<byte[]> { world[0] };
+            if (ids.Length == 0) return frames;
+            using var session = new GenieSession(model, world[0], seed, samplingSteps, temperature);
+            foreach (var id in ids) frames.Add(session.Step(id));
+            var (m, a) = DirectionAgreement(world.Take(frames.Count).ToList(), frames, Shift);
+            moving += m; agreeing += a;
+            return frames;
+        }, Shift);
+        return new WorldDriven(control, moving == 0 ? 0 : (double)agreeing / moving, moving);
+    }
+
+    /// <summary>
+    /// Frame by frame, of the transitions in which <paramref name="real"/>'s view moves (by <paramref name="viewShift"/>),
+    /// how many there are and in how many <paramref name="generated"/>'s moves the same way (<see cref="Metrics.DirectionClass"/>).
+    /// Both start from the same frame and have the same length.
+    /// </summary>
+    public static (int Moving, int Agreeing) DirectionAgreement(IReadOnlyList<byte[]> real, IReadOnlyList<byte[]> generated,
+        Func<byte[], byte[], (int Dx, int Dy)> viewShift)
+    {
+        if (real.Count != generated.Count) throw new ArgumentException($"{real.Count} real frames against {generated.Count} generated");
+        int moving = 0, agreeing = 0;
+        for (int t = 1; t < real.Count; t++)
+        {
+            var r = viewShift(real[t - 1], real[t]);
+            if (r == (0, 0)) continue;
+            moving++;
+            if (Metrics.DirectionClass(viewShift(generated[t - 1], generated[t])) == Metrics.DirectionClass(r)) agreeing++;
+        }
+        return (moving, agreeing);
     }
 }
