@@ -523,29 +523,41 @@ public class WorldPlaysTests
         int t = cfg.MaxFrames, fb = cfg.Height * cfg.Width * 3;
         var moving = TestData.MovingSquare(t, cfg.Height, new Rng(4)).Frames;
         List<byte[]> Frames(int from, int count) => Enumerable.Range(from, count).Select(i => moving.AsSpan(i * fb, fb).ToArray()).ToList();
-        // 2 buttons × 2 prompts, button by button; one rollout ended at once, one has latents for its start only.
-        List<(int, IReadOnlyList<byte[]>)> held = [(0, Frames(0, t)), (0, Frames(1, t - 1)), (1, Frames(0, 1)), (1, Frames(0, t))];
-        int[][] latents = [[1, 2, 3], [0, 0, 1], [], [2, 2]];
-        latents[0] = Enumerable.Range(0, t - 1).Select(i => i % cfg.Lam.NumActions).ToArray();
-        latents[1] = Enumerable.Repeat(1, t - 2).ToArray();
-        var driven = GenieEvaluation.ComputeWorldDriven(model, 2, 2, held, latents, t - 1, seed: 7);
-        Assert.Equal(2, driven.Control.Actions.Count);
-        // The same sessions by hand: from each rollout's first frame, one step per latent, the same seed.
-        int moving_ = 0, agreeing = 0;
+        // 2 buttons × 2 prompts, button by button, each from another frame; one rollout ended at once, one has latents
+        // for its start only.
+        List<(int, IReadOnlyList<byte[]>)> held = [(0, Frames(0, t)), (0, Frames(1, t - 1)), (1, Frames(3, 1)),
+            (1, Frames(0, t).AsEnumerable().Reverse().ToList())];
+        int[][] latents =
+        [
+            Enumerable.Range(0, t - 1).Select(i => i % cfg.Lam.NumActions).ToArray(),
+            Enumerable.Range(0, t - 2).Select(i => (i + 1) % 2).ToArray(),
+            [],
+            [2, 3],
+        ];
+        var generated = new Dictionary<int, IReadOnlyList<byte[]>>();
+        var driven = GenieEvaluation.ComputeWorldDriven(model, 2, 2, held, latents, t - 1, seed: 7, onRollout: (i, f) => generated[i] = f);
+        // The same sessions by hand: from each rollout's first frame, one step per latent, the same seed; the decoded
+        // prompt first.
+        int movingFrames = 0, agreeing = 0;
         (int, int) Shift(byte[] x, byte[] y) => Metrics.ViewShift(x, y, cfg.Height, cfg.Width, 12);
         for (int i = 0; i < held.Count; i++)
         {
             var world = held[i].Item2;
-            if (latents[i].Length == 0) continue;
             using var session = new GenieSession(model, world[0], 7);
-            var frames = new List<byte[]> { world[0] };
+            var frames = new List<byte[]> { session.CurrentFrame };
             foreach (var id in latents[i]) frames.Add(session.Step(id));
+            Assert.Equal(frames.Count, generated[i].Count);
+            for (int f = 0; f < frames.Count; f++) Assert.Equal(frames[f], generated[i][f]);
             var (m, a) = GenieEvaluation.DirectionAgreement(world.Take(frames.Count).ToList(), frames, Shift);
-            moving_ += m; agreeing += a;
+            movingFrames += m; agreeing += a;
         }
-        Assert.Equal(moving_, driven.MovingFrames);
-        Assert.Equal(moving_ == 0 ? 0 : (double)agreeing / moving_, driven.DirectionAgreement, 12);
+        Assert.NotEqual(generated[0][1], generated[3][1]);   // other prompts and latents, other frames
+        Assert.Equal(movingFrames, driven.MovingFrames);
         Assert.True(driven.MovingFrames > 0);   // the square moves in the world's frames
+        Assert.Equal(movingFrames == 0 ? 0 : (double)agreeing / movingFrames, driven.DirectionAgreement, 12);
+        // The controllability rows are the held-action measure of those frames, button by button.
+        var control = GenieEvaluation.HeldActions(2, 2, t - 1, (b, p) => generated[b * 2 + p], Shift);
+        Assert.Equal(control.Actions, driven.Control.Actions);
         // Out of order, or counts that do not match, are refused.
         Assert.Throws<ArgumentException>(() => GenieEvaluation.ComputeWorldDriven(model, 2, 2, [held[2], held[3], held[0], held[1]],
             [latents[2], latents[3], latents[0], latents[1]], t - 1, 7));

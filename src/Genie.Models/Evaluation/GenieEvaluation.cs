@@ -471,8 +471,11 @@ public static class GenieEvaluation
     /// page's) generates one frame per latent, and the model's motion is measured as the world's: the controllability over
     /// buttons, and frame by frame the direction against the world's. See <see cref="WorldDriven"/>.
     /// </summary>
+    /// <remarks><paramref name="onRollout"/>, if given, sees each driven rollout's index and frames (the decoded prompt
+    /// first, as in <see cref="ComputeControllability"/>).</remarks>
     public static WorldDriven ComputeWorldDriven(GenieModel model, int buttons, int prompts, IReadOnlyList<(int Button, IReadOnlyList<byte[]> Frames)> held,
-        IReadOnlyList<int[]> latents, int steps, ulong seed, int? samplingSteps = null, float? temperature = null, int radius = 12)
+        IReadOnlyList<int[]> latents, int steps, ulong seed, int? samplingSteps = null, float? temperature = null, int radius = 12,
+        Action<int, IReadOnlyList<byte[]>>? onRollout = null)
     {
         if (held.Count != buttons * prompts || latents.Count != held.Count)
             throw new ArgumentException($"{held.Count} held rollouts and {latents.Count} latent sequences for {buttons} buttons × {prompts} prompts");
@@ -485,13 +488,15 @@ public static class GenieEvaluation
             var (button, world) = held[i];
             if (button != b) throw new ArgumentException($"held rollout {i} is button {button}, not {b}: give them button by button, prompt by prompt");
             var ids = latents[i];
-            if (ids.Length > world.Count - 1) throw new ArgumentException($"held rollout {i} has {world.Count - 1} transitions and {ids.Length} latents");
-            var frames = new List<byte[]> { world[0] };
-            if (ids.Length == 0) return frames;
+            if (world.Count == 0 || ids.Length > world.Count - 1)
+                throw new ArgumentException($"held rollout {i} has {world.Count} frames and {ids.Length} latents (one per transition at most)");
+            // The decoded prompt first, as the model's held latents are measured (ComputeControllability).
             using var session = new GenieSession(model, world[0], seed, samplingSteps, temperature);
+            var frames = new List<byte[]> { session.CurrentFrame };
             foreach (var id in ids) frames.Add(session.Step(id));
             var (m, a) = DirectionAgreement(world.Take(frames.Count).ToList(), frames, Shift);
             moving += m; agreeing += a;
+            onRollout?.Invoke(i, frames);
             return frames;
         }, Shift);
         return new WorldDriven(control, moving == 0 ? 0 : (double)agreeing / moving, moving);
